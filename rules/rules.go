@@ -65,7 +65,8 @@ type Set struct {
 // Pack is a set of signals and language cues shared by all brands.
 type Pack struct {
 	Signals []*Signal
-	// Negators and Intensifiers per language ("en", "ja"), normalized.
+	// Negators and Intensifiers per language ("en", "ja"), as written
+	// (trimmed; the matcher normalizes), merged over all pack files.
 	Negators     map[string][]string
 	Intensifiers map[string][]string
 }
@@ -76,7 +77,7 @@ type Rule struct {
 	Brand      string
 	Keywords   []string
 	Handles    []string // lower-cased, without "@"
-	Hashtags   []string // normalized, without "#"
+	Hashtags   []string // as written, without "#" (the matcher normalizes)
 	Exclude    []string
 	RequireAny []string
 	// Query is the optional boolean query (nil when absent); its source

@@ -1,0 +1,115 @@
+package japanese
+
+import (
+	"strings"
+	"sync"
+
+	"github.com/ikawaha/kagome-dict/ipa"
+	"github.com/ikawaha/kagome/v2/tokenizer"
+)
+
+// Analyzer is a Japanese morphological analyzer. The zero value is ready to
+// use, as is New(); the dictionary is loaded on first use. An Analyzer is
+// safe for concurrent use.
+type Analyzer struct {
+	once sync.Once
+	tok  *tokenizer.Tokenizer
+}
+
+// New returns an Analyzer. It is cheap: the dictionary is loaded on first use.
+func New() *Analyzer { return &Analyzer{} }
+
+// Preload loads the dictionary now (about 0.7 s the first time in a
+// process), so that the first post analyzed does not pay for it.
+func (a *Analyzer) Preload() { a.tokenizer() }
+
+func (a *Analyzer) tokenizer() *tokenizer.Tokenizer {
+	a.once.Do(func() {
+		t, err := tokenizer.New(ipa.Dict(), tokenizer.OmitBosEos())
+		if err != nil {
+			// Only possible with a nil dictionary, which the embedded
+			// IPA dictionary never is.
+			panic("japanese: " + err.Error())
+		}
+		a.tok = t
+	})
+	return a.tok
+}
+
+// Token is one morpheme of an analyzed text.
+type Token struct {
+	Surface string // the text as written
+	Base    string // dictionary form (使える for 使え); Surface for unknown words
+	POS     string // part of speech: 名詞, 動詞, 形容詞, 助動詞, 助詞, 記号, …
+	POS1    string // subcategory: 自立, 非自立, 接尾, 格助詞, 終助詞, …; "" if none
+	Form    string // conjugated form: 未然形, 連用形, 基本形, …; "" if none
+	Start   int    // byte offset of Surface in the analyzed text
+	End     int    // byte offset just after Surface
+
+	conj string // conjugation type (活用型): 一段, 五段・ラ行, …; "" if none
+}
+
+// Tokens splits text into morphemes (kagome Normal mode). Start and End are
+// byte offsets into text, and the tokens cover text from start to end.
+func (a *Analyzer) Tokens(text string) []Token {
+	if text == "" {
+		return nil
+	}
+	kt := a.tokenizer().Analyze(text, tokenizer.Normal)
+	out := make([]Token, 0, len(kt))
+	cursor := 0
+	for i := range kt {
+		t := &kt[i]
+		if t.Class == tokenizer.DUMMY || t.Surface == "" {
+			continue
+		}
+		start := t.Position
+		end := start + len(t.Surface)
+		if start < cursor || end > len(text) || text[start:end] != t.Surface {
+			// Position is kagome's byte offset and always matches; stay
+			// exact even if a future version changes that.
+			j := strings.Index(text[cursor:], t.Surface)
+			if j < 0 {
+				continue
+			}
+			start = cursor + j
+			end = start + len(t.Surface)
+		}
+		cursor = end
+		out = append(out, Token{
+			Surface: t.Surface,
+			Base:    feature(t, 6, t.Surface),
+			POS:     feature(t, 0, ""),
+			POS1:    feature(t, 1, ""),
+			Form:    feature(t, 5, ""),
+			Start:   start,
+			End:     end,
+			conj:    feature(t, 4, ""),
+		})
+	}
+	return out
+}
+
+// feature returns the i-th IPA feature of t, or def if it is missing or "*".
+func feature(t *tokenizer.Token, i int, def string) string {
+	f, ok := t.FeatureAt(i)
+	if !ok || f == "" || f == "*" {
+		return def
+	}
+	return f
+}
+
+// Analysis is the result of analyzing one text.
+type Analysis struct {
+	Text   string
+	Tokens []Token
+
+	neg []negKind // per token
+}
+
+// Analyze analyzes text. The result is read-only and safe to share.
+func (a *Analyzer) Analyze(text string) *Analysis {
+	an := &Analysis{Text: text, Tokens: a.Tokens(text)}
+	an.neg = classifyNegators(an.Tokens)
+	return an
+}

@@ -1,0 +1,179 @@
+package rules
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// Problem is one thing wrong in a rule file.
+type Problem struct {
+	Pos Pos
+	// Col is the 1-based column (in characters) when known, else 0.
+	Col int
+	Msg string
+	// Hint says what to do, e.g. `did you mean "handles"?` or
+	// `write it as a list: [a, b]`; may be empty.
+	Hint string
+}
+
+// Error formats p as "file:line: msg (hint)". The line is left out when
+// the problem is about a whole directory.
+func (p Problem) Error() string {
+	var b strings.Builder
+	if p.Pos.File != "" {
+		b.WriteString(p.Pos.File)
+		if p.Pos.Line > 0 {
+			b.WriteByte(':')
+			b.WriteString(strconv.Itoa(p.Pos.Line))
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Msg)
+	if p.Hint != "" {
+		b.WriteString(" (")
+		b.WriteString(p.Hint)
+		b.WriteByte(')')
+	}
+	return b.String()
+}
+
+// Problems is every problem found while loading rules. Load returns them
+// sorted by file, then line.
+type Problems []Problem
+
+// Error lists the problems one per line, sorted by file then line.
+func (ps Problems) Error() string {
+	sorted := slices.Clone(ps)
+	sortProblems(sorted)
+	lines := make([]string, len(sorted))
+	for i, p := range sorted {
+		lines[i] = p.Error()
+	}
+	return strings.Join(lines, "\n")
+}
+
+func sortProblems(ps []Problem) {
+	slices.SortStableFunc(ps, func(a, b Problem) int {
+		if a.Pos.File != b.Pos.File {
+			return strings.Compare(a.Pos.File, b.Pos.File)
+		}
+		if a.Pos.Line != b.Pos.Line {
+			return a.Pos.Line - b.Pos.Line
+		}
+		return a.Col - b.Col
+	})
+}
+
+// tidyProblems sorts ps and drops exact repeats (an alias used many times
+// repeats the problems of what it points to).
+func tidyProblems(ps []Problem) Problems {
+	sortProblems(ps)
+	out := ps[:0]
+	for i, p := range ps {
+		if i > 0 && p == ps[i-1] {
+			continue
+		}
+		out = append(out, p)
+	}
+	return Problems(out)
+}
+
+// didYouMean returns the hint `did you mean "s"?`, or "" when s is "".
+func didYouMean(s string) string {
+	if s == "" {
+		return ""
+	}
+	return fmt.Sprintf("did you mean %q?", s)
+}
+
+// suggest returns the candidate closest to word by edit distance, ignoring
+// case and treating "-" and " " like "_", or "" if none is close enough.
+func suggest(word string, cands []string) string {
+	w := normKey(word)
+	if w == "" || utf8.RuneCountInString(w) > 64 {
+		return ""
+	}
+	best, bestD := "", 1<<30
+	for _, c := range cands {
+		if d := editDistance(w, normKey(c)); d < bestD {
+			best, bestD = c, d
+		}
+	}
+	n := utf8.RuneCountInString(w)
+	limit := 1
+	switch {
+	case n >= 9:
+		limit = 3
+	case n >= 5:
+		limit = 2
+	}
+	if bestD <= limit {
+		return best
+	}
+	return ""
+}
+
+func normKey(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return '_'
+		}
+		return r
+	}, s)
+}
+
+// editDistance is the optimal string alignment distance: insertions,
+// deletions, substitutions and transpositions of adjacent runes.
+func editDistance(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev2 := make([]int, len(rb)+1)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
+		}
+		prev2, prev, cur = prev, cur, prev2
+	}
+	return prev[len(rb)]
+}
+
+// listHint is the hint for a single value where a list is expected:
+// `write it as a list: [a, b]` (a comma-separated string is split).
+func listHint(value string) string {
+	var items []string
+	for part := range strings.SplitSeq(value, ",") {
+		if part = strings.TrimSpace(part); part != "" {
+			items = append(items, yamlQuote(part))
+		}
+	}
+	if len(items) == 0 {
+		return "write it as a list: [a, b]"
+	}
+	return "write it as a list: [" + strings.Join(items, ", ") + "]"
+}
+
+// yamlQuote quotes s when it could not be written as a plain scalar in a
+// flow list.
+func yamlQuote(s string) string {
+	if s == "" || strings.ContainsAny(s, ":#[]{},&*!|>'\"%@`\\\n\t") || strings.HasPrefix(s, "-") ||
+		strings.HasPrefix(s, "?") || s != strings.TrimSpace(s) {
+		return strconv.Quote(s)
+	}
+	return s
+}
