@@ -9,4 +9,7 @@ require (
 	golang.org/x/text v0.44.0
 )
 
-require github.com/ikawaha/kagome-dict v1.1.7 // indirect
+require (
+	github.com/BobuSumisu/aho-corasick v1.0.3 // indirect
+	github.com/ikawaha/kagome-dict v1.1.7 // indirect
+)

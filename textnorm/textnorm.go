@@ -26,24 +26,62 @@ type Text struct {
 
 // Normalize returns the normalized forms of s. Invalid UTF-8 becomes U+FFFD.
 func Normalize(s string) Text {
-	if isPlainASCII(s) {
-		l := asciiLower(s)
-		return Text{Lower: l, Norm: l}
+	if isPlainASCII(s) && !needsASCIIWork(s) {
+		return Text{Lower: s, Norm: s}
 	}
 	s = strings.ToValidUTF8(s, "\uFFFD")
-	s = norm.NFKC.String(s)
+	if !isPlainASCII(s) {
+		s = norm.NFKC.String(s)
+	}
 	var lower, folded strings.Builder
 	lower.Grow(len(s))
 	folded.Grow(len(s))
+	space := false
 	for _, r := range s {
 		if invisible(r) {
 			continue
+		}
+		// Runs of white space become one space, so that a phrase matches
+		// however it was spaced or broken across lines.
+		if unicode.IsSpace(r) {
+			space = true
+			continue
+		}
+		if space {
+			if lower.Len() > 0 {
+				lower.WriteByte(' ')
+				folded.WriteByte(' ')
+			}
+			space = false
+		}
+		switch r {
+		case '\u2019', '\u2018', '\u02BC', '\u2032':
+			r = '\''
 		}
 		r = unicode.ToLower(r)
 		lower.WriteRune(r)
 		folded.WriteRune(foldKana(r))
 	}
 	return Text{Lower: lower.String(), Norm: folded.String()}
+}
+
+// needsASCIIWork reports upper case letters or white space other than
+// single inner spaces.
+func needsASCIIWork(s string) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			return true
+		case c == ' ':
+			if i == 0 || i == len(s)-1 || s[i+1] == ' ' {
+				return true
+			}
+		case c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f':
+			return true
+		}
+	}
+	return false
 }
 
 // String is the matching form of s: Normalize(s).Norm.
@@ -56,21 +94,6 @@ func isPlainASCII(s string) bool {
 		}
 	}
 	return true
-}
-
-func asciiLower(s string) string {
-	for i := 0; i < len(s); i++ {
-		if 'A' <= s[i] && s[i] <= 'Z' {
-			b := []byte(s)
-			for j := i; j < len(b); j++ {
-				if 'A' <= b[j] && b[j] <= 'Z' {
-					b[j] += 'a' - 'A'
-				}
-			}
-			return string(b)
-		}
-	}
-	return s
 }
 
 // invisible reports characters that hide a keyword from a plain substring

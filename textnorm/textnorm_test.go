@@ -18,6 +18,8 @@ func TestNormalize(t *testing.T) {
 		{"full width digits", "１２３", "123", "123"},
 		{"circled and compat", "①ｷﾛ", "1キロ", "1キロ"},
 		{"invalid utf8", "a\xffb", "a\uFFFDb", "a\uFFFDb"},
+		{"white space collapsed", "  kumo \n\t mobile  ", "kumo mobile", "kumo mobile"},
+		{"curly apostrophe", "don\u2019t", "don't", "don't"},
 		{"accented kept", "Café", "café", "café"},
 		{"emoji variation selector dropped", "❤️", "❤", "❤"},
 	}

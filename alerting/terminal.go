@@ -1,0 +1,119 @@
+// Package alerting turns decisions into messages people read: in the
+// terminal (the demo, and users without Slack) and, later, in Slack.
+package alerting
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/kizuki-dev/kizuki/matcher"
+	"github.com/kizuki-dev/kizuki/post"
+	"github.com/kizuki-dev/kizuki/rules"
+)
+
+// Terminal prints one alert a block, coloured when Color is set (only on a
+// terminal: colour codes in a file or pipe are noise).
+type Terminal struct {
+	W     io.Writer
+	Color bool
+	// Location is the time zone for times in alerts; nil means UTC.
+	Location *time.Location
+}
+
+const (
+	ansiReset = "\x1b[0m"
+	ansiBold  = "\x1b[1m"
+	ansiDim   = "\x1b[2m"
+)
+
+var categoryColor = map[rules.Category]string{
+	rules.Risky:      "\x1b[1;31m",
+	rules.Actionable: "\x1b[1;33m",
+	rules.Positive:   "\x1b[1;32m",
+}
+
+func (t *Terminal) paint(code, s string) string {
+	if !t.Color || code == "" {
+		return s
+	}
+	return code + s + ansiReset
+}
+
+// Notify prints the alert for p.
+func (t *Terminal) Notify(p *post.Post, d *matcher.Decision) error {
+	loc := t.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	var b strings.Builder
+	head := fmt.Sprintf("%s %d", strings.ToUpper(string(d.Category)), d.Score)
+	fmt.Fprintf(&b, "%s  %s  %s\n", t.paint(categoryColor[d.Category], "■ "+head), t.paint(ansiBold, d.Brand),
+		t.paint(ansiDim, fmt.Sprintf("%s · %s", p.Platform, p.CreatedAt.In(loc).Format("2006-01-02 15:04 MST"))))
+	author := "@" + Clean(p.Author.Handle)
+	if p.Author.Name != "" {
+		author = Clean(p.Author.Name) + " " + author
+	}
+	fmt.Fprintf(&b, "  %s (%s followers)\n", author, human(p.Author.Followers))
+	ctx := p.Context
+	if len(ctx) > 2 {
+		fmt.Fprintf(&b, "  %s\n", t.paint(ansiDim, fmt.Sprintf("┆ … %d earlier posts in the thread", len(ctx)-2)))
+		ctx = ctx[len(ctx)-2:]
+	}
+	for _, c := range ctx {
+		fmt.Fprintf(&b, "  %s\n", t.paint(ansiDim, fmt.Sprintf("┆ @%s: %s", Clean(c.Author.Handle), Truncate(Clean(c.Text), 100))))
+	}
+	fmt.Fprintf(&b, "  │ %s\n", strings.ReplaceAll(Truncate(Clean(p.Text), 400), "\n", "\n  │ "))
+	if d.InConversation {
+		fmt.Fprintf(&b, "  %s\n", t.paint(categoryColor[rules.Actionable], "⚠ inside someone else's conversation: join with care"))
+	}
+	for _, r := range d.Reasons {
+		fmt.Fprintf(&b, "  %s\n", t.paint(ansiDim, "· "+r))
+	}
+	if p.URL != "" {
+		fmt.Fprintf(&b, "  → %s\n", Clean(p.URL))
+	}
+	b.WriteString("\n")
+	_, err := io.WriteString(t.W, b.String())
+	return err
+}
+
+// Clean removes control characters (terminal escapes in post text must not
+// reach the operator's terminal) and keeps line breaks.
+func Clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == '\n':
+			return r
+		case r == '\t':
+			return ' '
+		case r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0):
+			return -1
+		case r == '\u202a' || r == '\u202b' || r == '\u202c' || r == '\u202d' || r == '\u202e' ||
+			r == '\u2066' || r == '\u2067' || r == '\u2068' || r == '\u2069':
+			return -1 // bidi overrides could disguise text
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\uFFFD"))
+}
+
+// Truncate cuts s to at most n runes, marking the cut.
+func Truncate(s string, n int) string {
+	if utf8.RuneCountInString(s) <= n {
+		return s
+	}
+	r := []rune(s)
+	return string(r[:n-1]) + "…"
+}
+
+func human(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 10_000:
+		return fmt.Sprintf("%dk", n/1000)
+	}
+	return fmt.Sprint(n)
+}

@@ -1,0 +1,83 @@
+// Command kizuki finds posts that mention a brand without tagging it,
+// decides which need a human, and alerts. See README.md.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// errUsage marks errors that are the caller's words, not the data.
+var errUsage = errors.New("usage")
+
+// exit codes: 0 fine, 1 the input or rules have problems, 2 wrong usage.
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		usage(stderr)
+		return 2
+	}
+	env := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	var err error
+	switch args[0] {
+	case "run":
+		err = cmdRun(ctx, env, args[1:])
+	case "check":
+		err = cmdCheck(ctx, env, args[1:])
+	case "replay":
+		err = cmdReplay(ctx, env, args[1:])
+	case "search", "report", "export":
+		err = fmt.Errorf("%w: %q is not built yet: it needs the index and store (see the open issues)", errUsage, args[0])
+	case "help", "-h", "--help":
+		usage(stdout)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "kizuki: unknown command %q\n\n", args[0])
+		usage(stderr)
+		return 2
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "kizuki:", err)
+		return 2
+	case errors.Is(err, errReported):
+		return 1
+	default:
+		fmt.Fprintln(stderr, "kizuki:", err)
+		return 1
+	}
+}
+
+// errReported means the problems were already printed.
+var errReported = errors.New("problems reported")
+
+type env struct {
+	stdin          io.Reader
+	stdout, stderr io.Writer
+}
+
+func usage(w io.Writer) {
+	fmt.Fprint(w, `kizuki — notice the posts about your brand that need a human
+
+Usage:
+  kizuki run                                  the built-in demo (no keys, no network)
+  kizuki check --rules DIR                    validate rule files: file:line: message
+  kizuki replay --rules DIR --input FILE|-    decide offline, one decision per post
+         [--format jsonl|table] [--skip-bad] [--no-builtin]
+
+Run 'kizuki COMMAND -h' for the flags of a command.
+`)
+}

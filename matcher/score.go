@@ -1,0 +1,259 @@
+package matcher
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kizuki-dev/kizuki/rules"
+	"github.com/kizuki-dev/kizuki/textnorm"
+)
+
+// Cues that live in code rather than in the signal pack, because they are
+// about the shape of a post, not its words.
+const (
+	// jaQuestionWeight counts a Japanese question form found by morphology
+	// when no question term of the pack did.
+	jaQuestionWeight = 15
+	// maxHitsPerSignal bounds how many distinct terms of one signal count.
+	maxHitsPerSignal = 3
+	// negationWindow is how many words before an English term a negator
+	// may stand ("not very happy").
+	negationWindow = 3
+)
+
+// Reach bonuses for negative posts: a complaint from a large account, or
+// one that spreads, is a risk whatever its words.
+var reachSteps = []struct {
+	followers, bonus int
+}{{1_000_000, 30}, {100_000, 20}, {10_000, 10}}
+
+var spreadSteps = []struct {
+	shares, bonus int
+}{{1000, 20}, {100, 10}}
+
+func catIndex(c rules.Category) int {
+	switch c {
+	case rules.Actionable:
+		return 0
+	case rules.Risky:
+		return 1
+	case rules.Positive:
+		return 2
+	}
+	return -1
+}
+
+// score adds up the signals of one candidate rule: [actionable, risky,
+// positive], each clamped to 0..100.
+func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int {
+	var sc [3]int
+	if cap(s.seenSignal) < len(m.signals) {
+		s.seenSignal = make([]uint8, len(m.signals))
+	}
+	seen := s.seenSignal[:len(m.signals)]
+	clear(seen)
+	text := s.text.Norm
+	questionHit := false
+
+	counted := s.counted[:0]
+	for _, h := range s.hits {
+		r := &m.refs[h.ref]
+		if r.kind != kSignal || !cr.signalOn[r.owner] || seen[r.owner] >= maxHitsPerSignal {
+			continue
+		}
+		sig := m.signals[r.owner]
+		ci := catIndex(sig.Category)
+		if ci < 0 || slices.Contains(counted, h.ref) {
+			continue
+		}
+		// Overlapping terms of one signal ("refund", "refund request")
+		// are one piece of evidence.
+		if overlapsCounted(s.hits, counted, h, r.owner, m.refs) {
+			continue
+		}
+		quoted := s.text.Lower[h.start:h.end] // as written, not kana-folded
+		negated := s.negated(h, r)
+		nc := ci
+		if negated {
+			nc = catIndex(sig.Negated)
+			if nc < 0 {
+				*reasons = append(*reasons, fmt.Sprintf("%q negated (%s): not counted", quoted, sig.Name))
+				continue
+			}
+		}
+		counted = append(counted, h.ref)
+		// The first term of a signal counts in full, further distinct terms
+		// at half: more evidence, with diminishing returns.
+		w := sig.Weight
+		if negated {
+			w = abs(w) / 2
+		}
+		if seen[r.owner] > 0 {
+			w /= 2
+		}
+		seen[r.owner]++
+		extra := ""
+		if negated {
+			extra = ", negated"
+		} else if w > 0 && s.intensified(h, r) {
+			w = w * 3 / 2
+			extra = ", intensified"
+		}
+		cat := sig.Category
+		if negated {
+			cat = sig.Negated
+		}
+		sc[nc] += w
+		if sig.Name == "question" {
+			questionHit = true
+		}
+		*reasons = append(*reasons, fmt.Sprintf("%q (%s%s) → %s %+d", quoted, sig.Name, extra, cat, w))
+	}
+	s.counted = counted
+
+	// Patterns run only here, on candidates, and only for signals not
+	// already counted.
+	for _, idx := range cr.patterned {
+		sig := m.signals[idx]
+		if seen[idx] > 0 {
+			continue
+		}
+		ci := catIndex(sig.Category)
+		if ci < 0 {
+			continue
+		}
+		for _, re := range sig.Patterns {
+			if loc := re.FindStringIndex(text); loc != nil {
+				seen[idx]++
+				sc[ci] += sig.Weight
+				if sig.Name == "question" {
+					questionHit = true
+				}
+				*reasons = append(*reasons, fmt.Sprintf("%q (%s pattern) → %s %+d", clip(s.text.Lower[loc[0]:loc[1]], 30), sig.Name, sig.Category, sig.Weight))
+				break
+			}
+		}
+	}
+
+	if !questionHit && s.language() == "ja" && s.analysis().IsQuestion() {
+		sc[0] += jaQuestionWeight
+		*reasons = append(*reasons, fmt.Sprintf("question form (Japanese) → actionable +%d", jaQuestionWeight))
+	}
+
+	negative := sc[0] + sc[1]
+	if negative > 0 {
+		for _, st := range reachSteps {
+			if s.p.Author.Followers >= st.followers {
+				sc[1] += st.bonus
+				*reasons = append(*reasons, fmt.Sprintf("%s followers → risky +%d", human(s.p.Author.Followers), st.bonus))
+				break
+			}
+		}
+		shares := s.p.Metrics.Reposts + s.p.Metrics.Quotes
+		for _, st := range spreadSteps {
+			if shares >= st.shares {
+				sc[1] += st.bonus
+				*reasons = append(*reasons, fmt.Sprintf("%s reposts and quotes → risky +%d", human(shares), st.bonus))
+				break
+			}
+		}
+		if sc[2] > 0 {
+			sc[2] /= 2
+			*reasons = append(*reasons, "praise mixed with a complaint → positive halved")
+		}
+	}
+	for i := range sc {
+		sc[i] = max(0, min(100, sc[i]))
+	}
+	return sc
+}
+
+// negated reports whether a signal hit is negated: for Japanese by the
+// morphology after it, for spaced scripts by a negator shortly before it.
+func (s *scratch) negated(h hit, r *ref) bool {
+	if r.cjk {
+		return s.analysis().NegatedAt(int(h.start), int(h.end))
+	}
+	if r.selfNeg {
+		return false
+	}
+	text := s.text.Norm
+	for _, n := range s.hits {
+		if s.m.refs[n.ref].kind != kNegator || n.end > h.start {
+			continue
+		}
+		between := text[n.end:h.start]
+		if len(between) > 60 || strings.ContainsAny(between, ".!?;,:") || strings.Contains(between, " but ") {
+			continue
+		}
+		if len(textnorm.WordStarts(between, nil)) <= negationWindow {
+			return true
+		}
+	}
+	return false
+}
+
+// intensified reports an intensifier right before a hit ("so slow",
+// 「めっちゃ遅い」).
+func (s *scratch) intensified(h hit, r *ref) bool {
+	text := s.text.Norm
+	for _, n := range s.hits {
+		if s.m.refs[n.ref].kind != kIntensifier || n.end > h.start {
+			continue
+		}
+		between := text[n.end:h.start]
+		if r.cjk {
+			if len(between) <= 6 {
+				return true
+			}
+			continue
+		}
+		if len(between) < 20 && !strings.ContainsAny(between, ".!?;,") && len(textnorm.WordStarts(between, nil)) <= 1 {
+			return true
+		}
+	}
+	return false
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func clip(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n]) + "…"
+}
+
+// human formats counts as people say them: 950, 12k, 1.2M.
+func human(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e6), ".0") + "M"
+	case n >= 10_000:
+		return fmt.Sprintf("%dk", n/1000)
+	case n >= 1000:
+		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e3), ".0") + "k"
+	}
+	return fmt.Sprint(n)
+}
+
+// overlapsCounted reports whether h overlaps a hit already counted for the
+// same signal.
+func overlapsCounted(hits []hit, counted []int32, h hit, sig int32, refs []ref) bool {
+	for _, o := range hits {
+		if o.end <= h.start || o.start >= h.end || o == h {
+			continue
+		}
+		if refs[o.ref].kind == kSignal && refs[o.ref].owner == sig && slices.Contains(counted, o.ref) {
+			return true
+		}
+	}
+	return false
+}
