@@ -71,6 +71,9 @@ type Config struct {
 	// Japanese is the morphological analyzer; nil makes one (its dictionary
 	// loads on the first Japanese candidate post).
 	Japanese *japanese.Analyzer
+	// NoMorphology skips Japanese morphological analysis (negation after a
+	// term, question forms). Only for measuring the rest on its own.
+	NoMorphology bool
 }
 
 // Compile builds a Matcher from a loaded rule set.

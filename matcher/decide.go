@@ -249,7 +249,7 @@ func (m *Matcher) decideRule(s *scratch, ri int32, tags []tag) Decision {
 	var found []string
 	for _, h := range s.hits {
 		r := &m.refs[h.ref]
-		if r.kind != kKeyword || r.owner != ri {
+		if r.kind != kKeyword || r.owner != ri || insideKeyword(s.hits, h, ri, m.refs) {
 			continue
 		}
 		w := s.where(h)
@@ -463,3 +463,15 @@ func (q queryDoc) Field(name string) string {
 }
 
 func (q queryDoc) Followers() int { return q.s.p.Author.Followers }
+
+// insideKeyword reports whether h lies within a longer keyword hit of the
+// same rule ("クモモバ" inside "クモモバイル"): one mention, one reason.
+func insideKeyword(hits []hit, h hit, rule int32, refs []ref) bool {
+	for _, o := range hits {
+		r := &refs[o.ref]
+		if r.kind == kKeyword && r.owner == rule && o.start <= h.start && o.end >= h.end && o.end-o.start > h.end-h.start {
+			return true
+		}
+	}
+	return false
+}

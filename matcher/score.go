@@ -136,7 +136,7 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		}
 	}
 
-	if !questionHit && s.language() == "ja" && s.analysis().IsQuestion() {
+	if !questionHit && !m.cfg.NoMorphology && s.language() == "ja" && s.analysis().IsQuestion() {
 		sc[0] += jaQuestionWeight
 		*reasons = append(*reasons, fmt.Sprintf("question form (Japanese) → actionable +%d", jaQuestionWeight))
 	}
@@ -173,6 +173,9 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 // morphology after it, for spaced scripts by a negator shortly before it.
 func (s *scratch) negated(h hit, r *ref) bool {
 	if r.cjk {
+		if s.m.cfg.NoMorphology {
+			return false
+		}
 		return s.analysis().NegatedAt(int(h.start), int(h.end))
 	}
 	if r.selfNeg {

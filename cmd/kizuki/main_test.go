@@ -1,0 +1,156 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"flag"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+
+func kizuki(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code = run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestCheck(t *testing.T) {
+	code, out, errs := kizuki(t, "", "check", "--rules", "testdata/rules")
+	if code != 0 || !strings.Contains(out, "ok: 1 brand") {
+		t.Fatalf("good rules: code %d, out %q, err %q", code, out, errs)
+	}
+	code, out, errs = kizuki(t, "", "check", "--rules", "testdata/badrules")
+	if code != 1 {
+		t.Fatalf("bad rules: code %d, want 1; out %q", code, out)
+	}
+	for _, want := range []string{
+		"kumo.yaml:2:", // empty keywords
+		"kumo.yaml:3: unknown key \"handels\"", `did you mean "handles"`,
+		"kumo.yaml:6:", "actionabel",
+		"kumo.yaml:9:", // bad regexp
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("check output lacks %q:\n%s", want, errs)
+		}
+	}
+	if code, _, _ := kizuki(t, "", "check"); code != 2 {
+		t.Errorf("check without --rules: code %d, want 2", code)
+	}
+}
+
+func TestReplayGolden(t *testing.T) {
+	code, out, errs := kizuki(t, "", "replay", "--rules", "testdata/rules", "--input", "testdata/posts.jsonl")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	golden(t, "testdata/posts.decisions.jsonl", out)
+	// One decision per post, in input order.
+	in, _ := os.ReadFile("testdata/posts.jsonl")
+	var ids []string
+	sc := bufio.NewScanner(bytes.NewReader(in))
+	for sc.Scan() {
+		var p struct{ ID string }
+		if err := json.Unmarshal(sc.Bytes(), &p); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, p.ID)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != len(ids) {
+		t.Fatalf("%d decisions for %d posts", len(lines), len(ids))
+	}
+	for i, l := range lines {
+		var d map[string]any
+		if err := json.Unmarshal([]byte(l), &d); err != nil {
+			t.Fatal(err)
+		}
+		if d["id"] != ids[i] {
+			t.Errorf("decision %d is %v, want %s", i, d["id"], ids[i])
+		}
+		for _, k := range []string{"brand", "relevant", "tagged", "category", "score", "alert", "in_conversation", "reasons"} {
+			if _, ok := d[k]; !ok {
+				t.Errorf("decision %d lacks %q", i, k)
+			}
+		}
+	}
+}
+
+func TestReplayTable(t *testing.T) {
+	code, out, errs := kizuki(t, "", "replay", "--rules", "testdata/rules", "--input", "testdata/posts.jsonl", "--format", "table")
+	if code != 0 {
+		t.Fatalf("code %d: %s", code, errs)
+	}
+	if strings.Contains(out, "\x1b[") {
+		t.Error("colour codes written to a non-terminal")
+	}
+	golden(t, "testdata/posts.table.txt", out)
+}
+
+func TestReplayBadInput(t *testing.T) {
+	code, out, errs := kizuki(t, "", "replay", "--rules", "testdata/rules", "--input", "testdata/bad.jsonl")
+	if code != 1 || !strings.Contains(errs, "testdata/bad.jsonl:2:") {
+		t.Fatalf("bad line: code %d, stderr %q", code, errs)
+	}
+	if n := strings.Count(out, "\n"); n != 1 {
+		t.Errorf("%d decisions before the bad line, want 1", n)
+	}
+	code, out, errs = kizuki(t, "", "replay", "--rules", "testdata/rules", "--input", "testdata/bad.jsonl", "--skip-bad")
+	if code != 0 {
+		t.Fatalf("--skip-bad: code %d, stderr %q", code, errs)
+	}
+	for _, want := range []string{"bad.jsonl:2:", "bad.jsonl:3: missing \"id\"", "bad.jsonl:4: field \"author.followers\"", "3 bad lines skipped"} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	if n := strings.Count(out, "\n"); n != 2 {
+		t.Errorf("%d decisions with --skip-bad, want 2", n)
+	}
+}
+
+func TestReplayStdin(t *testing.T) {
+	in, err := os.ReadFile("testdata/posts.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := kizuki(t, string(in), "replay", "--rules", "testdata/rules", "--input", "-")
+	if code != 0 || strings.Count(out, "\n") != strings.Count(string(in), "\n") {
+		t.Fatalf("stdin: code %d, %d lines, stderr %q", code, strings.Count(out, "\n"), errs)
+	}
+}
+
+func TestDemo(t *testing.T) {
+	code, out, errs := kizuki(t, "", "run")
+	if code != 0 {
+		t.Fatalf("demo: code %d: %s", code, errs)
+	}
+	for _, want := range []string{"DEMO", "RISKY", "ACTIONABLE", "POSITIVE", "first alert after"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("demo output lacks %q", want)
+		}
+	}
+}
+
+func golden(t *testing.T, path, got string) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(filepath.Clean(path))
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if string(want) != got {
+		t.Errorf("%s differs from the output (go test ./cmd/kizuki -update rewrites it after review):\n--- got\n%s", path, got)
+	}
+}
