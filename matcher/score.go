@@ -15,6 +15,9 @@ const (
 	// jaQuestionWeight counts a Japanese question form found by morphology
 	// when no question term of the pack did.
 	jaQuestionWeight = 15
+	// mixedPraiseBar is the negative score from which praise in the same
+	// post counts half (sarcasm, "love the plan but the app is broken").
+	mixedPraiseBar = 30
 	// maxHitsPerSignal bounds how many distinct terms of one signal count.
 	maxHitsPerSignal = 3
 	// negationWindow is how many words before an English term a negator
@@ -158,7 +161,9 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 				break
 			}
 		}
-		if sc[2] > 0 {
+		// Only a real problem halves praise: a topic word or a question
+		// alongside thanks ("set up my eSIM in 5 mins, thank you!") does not.
+		if sc[2] > 0 && negative >= mixedPraiseBar {
 			sc[2] /= 2
 			*reasons = append(*reasons, "praise mixed with a complaint → positive halved")
 		}
@@ -183,7 +188,9 @@ func (s *scratch) negated(h hit, r *ref) bool {
 	}
 	text := s.text.Norm
 	for _, n := range s.hits {
-		if s.m.refs[n.ref].kind != kNegator || n.end > h.start {
+		// Japanese negation comes from morphology after a term; a Japanese
+		// negator before an emoji or a Latin word does not negate it.
+		if nr := &s.m.refs[n.ref]; nr.kind != kNegator || nr.cjk || n.end > h.start {
 			continue
 		}
 		between := text[n.end:h.start]
