@@ -37,7 +37,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdCheck(ctx, env, args[1:])
 	case "replay":
 		err = cmdReplay(ctx, env, args[1:])
-	case "search", "report", "export":
+	case "search":
+		err = cmdSearch(ctx, env, args[1:])
+	case "report", "export":
 		err = fmt.Errorf("%w: %q is not built yet: it needs the index and store (see the open issues)", errUsage, args[0])
 	case "help", "-h", "--help":
 		usage(stdout)
@@ -76,7 +78,9 @@ Usage:
   kizuki run                                  the built-in demo (no keys, no network)
   kizuki check --rules DIR                    validate rule files: file:line: message
   kizuki replay --rules DIR --input FILE|-    decide offline, one decision per post
-         [--format jsonl|table] [--skip-bad] [--no-builtin]
+         [--format jsonl|table] [--skip-bad] [--no-builtin] [--data-dir DIR]
+  kizuki search QUERY [--data-dir DIR] [--since 7d] [--brand B] [--category C]
+         [--platform P] [--limit N] [--sort newest|best] [--format table|jsonl]
 
 Run 'kizuki COMMAND -h' for the flags of a command.
 `)

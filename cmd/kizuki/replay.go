@@ -29,8 +29,12 @@ func cmdReplay(ctx context.Context, env *env, args []string) error {
 	format := fs.String("format", "jsonl", "output: jsonl (decisions, one per post) or table (for people)")
 	skipBad := fs.Bool("skip-bad", false, "skip bad input lines (counted on stderr) instead of stopping")
 	noBuiltin := fs.Bool("no-builtin", false, "do not load the built-in signal pack")
+	dataDirFlag := fs.String("data-dir", "", "also record posts and decisions into the index and store of this directory, skipping posts seen before")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: unexpected argument %q (flags go before it? see kizuki replay -h)", errUsage, fs.Arg(0))
 	}
 	if *dir == "" || *input == "" {
 		return fmt.Errorf("%w: replay needs --rules DIR and --input FILE (or - for stdin)", errUsage)
@@ -61,7 +65,18 @@ func cmdReplay(ctx context.Context, env *env, args []string) error {
 	} else {
 		out = &jsonlOut{w: post.NewWriter(env.stdout)}
 	}
-	st, err := replay(ctx, m, post.NewReader(in, name), out, *skipBad, newProgress(env.stderr))
+	var dd *dataDir
+	if *dataDirFlag != "" {
+		if dd, err = openDataDir(*dataDirFlag, false); err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := dd.Close(); cerr != nil {
+				fmt.Fprintln(env.stderr, "kizuki: close data directory:", cerr)
+			}
+		}()
+	}
+	st, err := replay(ctx, m, post.NewReader(in, name), out, *skipBad, newProgress(env.stderr), dd)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
@@ -82,6 +97,8 @@ func (o *jsonlOut) Flush() error                                  { return o.w.F
 // stats counts what a replay did.
 type stats struct {
 	posts, relevant, alerts, skipped int
+	recorded                         int
+	dataDir                          bool
 	byCat                            map[rules.Category]int
 	start                            time.Time
 }
@@ -92,6 +109,9 @@ func (s *stats) summary() string {
 	msg := fmt.Sprintf("replayed %d posts in %s (%.0f/s): %d relevant, %d alerts (%d risky, %d actionable, %d positive)",
 		s.posts, el.Round(time.Millisecond), rate, s.relevant, s.alerts,
 		s.byCat[rules.Risky], s.byCat[rules.Actionable], s.byCat[rules.Positive])
+	if s.dataDir {
+		msg += fmt.Sprintf("; %d recorded, %d seen before", s.recorded, s.posts-s.recorded)
+	}
 	if s.skipped > 0 {
 		msg += fmt.Sprintf(", %d bad lines skipped", s.skipped)
 	}
@@ -100,7 +120,7 @@ func (s *stats) summary() string {
 
 // replay decides posts in parallel batches and writes decisions in input
 // order. A bad line stops the replay unless skipBad.
-func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output, skipBad bool, prog *progress) (*stats, error) {
+func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output, skipBad bool, prog *progress, dd *dataDir) (*stats, error) {
 	st := &stats{byCat: map[rules.Category]int{}, start: time.Now()}
 	const batchSize = 512
 	workers := runtime.GOMAXPROCS(0)
@@ -141,6 +161,14 @@ func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output,
 			}(w, min(w+chunk, len(posts)))
 		}
 		wg.Wait()
+		if dd != nil {
+			fresh, err := dd.record(ctx, posts, decs[:len(posts)])
+			if err != nil {
+				return st, err
+			}
+			st.recorded += fresh
+			st.dataDir = true
+		}
 		for i := range posts {
 			d := &decs[i]
 			st.posts++

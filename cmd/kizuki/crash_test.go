@@ -1,0 +1,118 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/demo"
+	"github.com/kizuki-dev/kizuki/index"
+	"github.com/kizuki-dev/kizuki/post"
+	"github.com/kizuki-dev/kizuki/store"
+)
+
+// TestKillDuringReplay kills a replay with --data-dir (SIGKILL, no chance
+// to clean up) twice, then lets it finish: every post must be recorded
+// exactly once in the store and in the index, and both must open cleanly.
+func TestKillDuringReplay(t *testing.T) {
+	if testing.Short() {
+		t.Skip("subprocess crash test")
+	}
+	tmp := t.TempDir()
+	bin := filepath.Join(tmp, "kizuki")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	const n = 20000
+	posts, err := demo.Stream(n, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	input := filepath.Join(tmp, "posts.jsonl")
+	f, err := os.Create(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := post.NewWriter(f)
+	for _, p := range posts {
+		if err := w.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	data := filepath.Join(tmp, "data")
+	replay := func() *exec.Cmd {
+		cmd := exec.Command(bin, "replay", "--rules", "../../demo/rules", "--input", input, "--data-dir", data)
+		cmd.Stderr = os.Stderr
+		return cmd
+	}
+	for i, wait := range []time.Duration{1200 * time.Millisecond, 1200 * time.Millisecond} {
+		cmd := replay()
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { done <- cmd.Wait() }()
+		select {
+		case err := <-done:
+			t.Logf("run %d finished before the kill (%v): the machine is fast; the restart still must not duplicate", i, err)
+		case <-time.After(wait):
+			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				t.Fatal(err)
+			}
+			<-done
+		}
+	}
+	if out, err := replay().Output(); err != nil {
+		t.Fatalf("final replay: %v", err)
+	} else if lines := countLines(out); lines != n {
+		t.Fatalf("final replay wrote %d decisions, want %d", lines, n)
+	}
+
+	st, err := store.Open(filepath.Join(data, "kizuki.db"), store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("store after kills: %v", err)
+	}
+	defer st.Close()
+	if got, err := st.CountPosts(); err != nil || got != n {
+		t.Fatalf("store holds %d posts (err %v), want %d", got, err, n)
+	}
+	ids := make([]string, n)
+	for i := range posts {
+		ids[i] = posts[i].ID
+	}
+	seen, err := st.Seen(context.Background(), ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, s := range seen {
+		if !s {
+			t.Fatalf("post %s missing from the store", ids[i])
+		}
+	}
+	ix, err := index.Open(filepath.Join(data, "index"), index.Options{})
+	if err != nil {
+		t.Fatalf("index after kills: %v", err)
+	}
+	defer ix.Close()
+	if got, err := ix.Count(); err != nil || got != n {
+		t.Fatalf("index holds %d docs (err %v), want %d", got, err, n)
+	}
+}
+
+func countLines(b []byte) int {
+	n := 0
+	for _, c := range b {
+		if c == '\n' {
+			n++
+		}
+	}
+	return n
+}
