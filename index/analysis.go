@@ -1,0 +1,298 @@
+package index
+
+import (
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
+	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
+	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
+	"github.com/blevesearch/bleve/v2/registry"
+	"github.com/blevesearch/segment"
+	"golang.org/x/text/unicode/norm"
+
+	"github.com/kizuki-dev/kizuki/japanese"
+)
+
+// Names under which the analysis is registered in Bleve's registry. The
+// index mapping refers to them by name, so changing what they do changes
+// what an existing index means: bump indexVersion when it does.
+const (
+	TokenizerName       = "kizuki_tokenizer"
+	AnalyzerName        = "kizuki"
+	KeywordAnalyzerName = "kizuki_keyword"
+)
+
+// ja is the process's Japanese analyzer for the index: the IPA dictionary
+// costs about 90 MB and 0.7 s, so there is one, loaded on first use.
+var ja = japanese.New()
+
+func init() {
+	// Bleve's registry is the one global Kizuki accepts: an index stored on
+	// disk names its analyzers, and opening it looks them up here.
+	must(registry.RegisterTokenizer(TokenizerName,
+		func(map[string]any, *registry.Cache) (analysis.Tokenizer, error) {
+			return &tokenizer{ja: ja}, nil
+		}))
+	must(registry.RegisterAnalyzer(AnalyzerName,
+		func(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {
+			tok, err := cache.TokenizerNamed(TokenizerName)
+			if err != nil {
+				return nil, err
+			}
+			stem, err := cache.TokenFilterNamed(en.SnowballStemmerName)
+			if err != nil {
+				return nil, err
+			}
+			return &analysis.DefaultAnalyzer{Tokenizer: tok, TokenFilters: []analysis.TokenFilter{latinOnly{stem}}}, nil
+		}))
+	must(registry.RegisterAnalyzer(KeywordAnalyzerName,
+		func(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {
+			tok, err := cache.TokenizerNamed(single.Name)
+			if err != nil {
+				return nil, err
+			}
+			lower, err := cache.TokenFilterNamed(lowercase.Name)
+			if err != nil {
+				return nil, err
+			}
+			return &analysis.DefaultAnalyzer{Tokenizer: tok, TokenFilters: []analysis.TokenFilter{lower}}, nil
+		}))
+}
+
+func must(err error) {
+	if err != nil {
+		panic("index: " + err.Error())
+	}
+}
+
+// latinOnly applies a filter to the tokens that are not Japanese: the
+// English stemmer must not see katakana.
+type latinOnly struct{ f analysis.TokenFilter }
+
+func (l latinOnly) Filter(in analysis.TokenStream) analysis.TokenStream {
+	var latin analysis.TokenStream
+	for _, t := range in {
+		if t.Type == analysis.AlphaNumeric {
+			latin = append(latin, t)
+		}
+	}
+	if len(latin) > 0 {
+		// Stemmers rewrite Term in place; the stream keeps its order.
+		l.f.Filter(latin)
+	}
+	return in
+}
+
+// tokenizer is the Bleve tokenizer behind the "kizuki" analyzer. It
+// normalizes the text (NFKC, lower case, invisible characters dropped),
+// splits it into script runs, and
+//   - sends Japanese runs (kana, kanji) through kagome, keeping content
+//     words in their dictionary form (できません → できる) and dropping
+//     particles, auxiliaries and symbols, with hiragana folded to katakana;
+//   - splits other runs into Unicode words.
+//
+// Offsets point into the original text, so highlights land on what was
+// written. Positions count kept tokens only, so a phrase matches whatever
+// particles sit between its words (返金をしてほしい ~ 返金してほしい).
+type tokenizer struct {
+	ja *japanese.Analyzer
+}
+
+func (t *tokenizer) Tokenize(input []byte) analysis.TokenStream {
+	n := normalize(input)
+	var out analysis.TokenStream
+	pos := 1
+	emit := func(term []byte, s, e int, typ analysis.TokenType) {
+		start, end := n.orig(s, e)
+		out = append(out, &analysis.Token{Term: term, Start: start, End: end, Position: pos, Type: typ})
+		pos++
+	}
+	text := n.text
+	for i := 0; i < len(text); {
+		r, size := utf8.DecodeRune(text[i:])
+		class := scriptOf(r, scriptLatin)
+		j := i + size
+		for j < len(text) {
+			r, size := utf8.DecodeRune(text[j:])
+			if scriptOf(r, class) != class {
+				break
+			}
+			j += size
+		}
+		switch class {
+		case scriptLatin:
+			latin(text[i:j], i, emit)
+		default:
+			t.japanese(text[i:j], i, emit)
+		}
+		i = j
+	}
+	return out
+}
+
+// Script runs. Katakana is a run of its own: kagome splits an unknown
+// katakana word (スマホ, most brand names) differently depending on the
+// words around it, so a katakana run is analyzed alone, the same way in a
+// post and in a query.
+const (
+	scriptLatin = iota
+	scriptKatakana
+	scriptJapanese // kanji and hiragana
+)
+
+// scriptOf returns the run r belongs to; prev is the run before it, which
+// the prolonged sound mark and sound marks continue.
+func scriptOf(r rune, prev int) int {
+	switch {
+	case r < 0x3000:
+		return scriptLatin
+	case r == 'ー' || r == '゛' || r == '゜':
+		if prev == scriptLatin {
+			return scriptKatakana
+		}
+		return prev
+	case r >= 'ァ' && r <= 'ヺ' || r == 'ヽ' || r == 'ヾ' || r >= 'ㇰ' && r <= 'ㇿ':
+		return scriptKatakana
+	case r == '々', r == '〆', r == '〇', r == 'ゝ', r == 'ゞ',
+		unicode.In(r, unicode.Hiragana, unicode.Han):
+		return scriptJapanese
+	}
+	return scriptLatin
+}
+
+func (t *tokenizer) japanese(run []byte, off int, emit func([]byte, int, int, analysis.TokenType)) {
+	for _, tok := range t.ja.Tokens(string(run)) {
+		if !keepJapanese(tok) {
+			continue
+		}
+		term := tok.Base
+		if term == "" {
+			term = tok.Surface
+		}
+		emit(foldKana(term), off+tok.Start, off+tok.End, analysis.Ideographic)
+	}
+}
+
+// keepJapanese reports whether a morpheme is worth indexing: content words
+// are, grammar and punctuation are not.
+func keepJapanese(tok japanese.Token) bool {
+	switch tok.POS {
+	case "助詞", "助動詞", "記号", "フィラー":
+		return false
+	}
+	for _, r := range tok.Surface {
+		if !unicode.IsSpace(r) && !unicode.IsPunct(r) && !unicode.IsSymbol(r) {
+			return true
+		}
+	}
+	return false
+}
+
+func latin(run []byte, off int, emit func([]byte, int, int, analysis.TokenType)) {
+	seg := segment.NewWordSegmenterDirect(run)
+	start := 0
+	for seg.Segment() {
+		b := seg.Bytes()
+		end := start + len(b)
+		switch seg.Type() {
+		case segment.None:
+		case segment.Number:
+			emit(b, off+start, off+end, analysis.Numeric)
+		default:
+			emit(b, off+start, off+end, analysis.AlphaNumeric)
+		}
+		start = end
+	}
+}
+
+// foldKana folds hiragana to katakana, so that a word written either way
+// is one term. It returns a new slice.
+func foldKana(s string) []byte {
+	b := make([]byte, 0, len(s))
+	for _, r := range s {
+		if r >= 'ぁ' && r <= 'ゖ' || r == 'ゝ' || r == 'ゞ' {
+			r += 'ァ' - 'ぁ'
+		}
+		b = utf8.AppendRune(b, r)
+	}
+	return b
+}
+
+// normalized is a text in its analyzed form with a map back to the
+// original bytes. NFKC works on segments (a base character and what
+// combines with it), so the map is per segment.
+type normalized struct {
+	text     []byte
+	identity bool    // text is a lower-cased copy of the original, byte for byte
+	start    []int32 // per byte of text: where its segment starts in the original
+	end      []int32 // per byte of text: where its segment ends in the original
+}
+
+func (n *normalized) orig(s, e int) (int, int) {
+	if n.identity {
+		return s, e
+	}
+	return int(n.start[s]), int(n.end[e-1])
+}
+
+// normalize applies NFKC, lower case, and drops invisible characters;
+// invalid UTF-8 becomes a space (a word break).
+func normalize(in []byte) *normalized {
+	ascii := true
+	for _, c := range in {
+		if c >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		b := make([]byte, len(in))
+		for i, c := range in {
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			b[i] = c
+		}
+		return &normalized{text: b, identity: true}
+	}
+	n := &normalized{
+		text:  make([]byte, 0, len(in)+len(in)/4),
+		start: make([]int32, 0, len(in)+len(in)/4),
+		end:   make([]int32, 0, len(in)+len(in)/4),
+	}
+	var it norm.Iter
+	it.Init(norm.NFKC, in)
+	for !it.Done() {
+		s := it.Pos()
+		seg := it.Next()
+		e := it.Pos()
+		for len(seg) > 0 {
+			r, size := utf8.DecodeRune(seg)
+			seg = seg[size:]
+			switch {
+			case r == utf8.RuneError && size <= 1:
+				r = ' '
+			case invisible(r):
+				continue
+			default:
+				r = unicode.ToLower(r)
+			}
+			before := len(n.text)
+			n.text = utf8.AppendRune(n.text, r)
+			for range len(n.text) - before {
+				n.start = append(n.start, int32(s))
+				n.end = append(n.end, int32(e))
+			}
+		}
+	}
+	return n
+}
+
+// invisible reports format characters (zero-width space and joiners, BOM)
+// and variation selectors, which people never mean as part of a word.
+func invisible(r rune) bool {
+	return unicode.Is(unicode.Cf, r) ||
+		r >= 0xFE00 && r <= 0xFE0F || r >= 0xE0100 && r <= 0xE01EF
+}

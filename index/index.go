@@ -1,0 +1,534 @@
+// Package index holds every post Kizuki has seen, with its thread context and
+// the matcher's decision, in a Bleve (scorch) index on disk, searchable with
+// Bleve query strings through an analyzer that handles Japanese and English.
+package index
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/blevesearch/bleve/v2"
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/index/scorch"
+	"github.com/blevesearch/bleve/v2/mapping"
+	"github.com/blevesearch/bleve/v2/search/query"
+	bolt "go.etcd.io/bbolt"
+)
+
+// indexVersion is written into every index Kizuki creates. Bump it whenever
+// the mapping or the analysis changes: an older index then fails to open
+// with ErrNotIndex instead of silently answering queries wrongly.
+const (
+	indexVersion    = "1"
+	versionKey      = "kizuki_index_version"
+	defaultBatch    = 1000
+	defaultLockWait = 5 * time.Second
+)
+
+// ErrNotIndex is returned by Open for a directory that does not hold a
+// usable Kizuki index: something else, a damaged index, or one written by
+// another program or another version of Kizuki.
+var ErrNotIndex = errors.New("not a Kizuki index")
+
+// ContextPost is a post of the thread before the indexed one.
+type ContextPost struct {
+	ID           string    `json:"id"`
+	AuthorHandle string    `json:"author_handle,omitempty"`
+	Text         string    `json:"text"`
+	CreatedAt    time.Time `json:"created_at"`
+}
+
+// Doc is one indexed post with the matcher's decision about it.
+type Doc struct {
+	ID           string `json:"id"`
+	Platform     string `json:"platform"`
+	URL          string `json:"url,omitempty"`
+	Brand        string `json:"brand,omitempty"`
+	Category     string `json:"category,omitempty"`
+	AuthorHandle string `json:"author_handle,omitempty"`
+	AuthorName   string `json:"author_name,omitempty"`
+	Lang         string `json:"lang,omitempty"`
+	Text         string `json:"text"`
+	// Context is the thread before the post, oldest first.
+	Context        []ContextPost `json:"context,omitempty"`
+	Tagged         bool          `json:"tagged,omitempty"`
+	InConversation bool          `json:"in_conversation,omitempty"`
+	Alert          bool          `json:"alert,omitempty"`
+	Score          int           `json:"score,omitempty"`
+	Followers      int           `json:"followers,omitempty"`
+	CreatedAt      time.Time     `json:"created_at"`
+}
+
+// Options tune an Index. The zero value is ready to use.
+type Options struct {
+	// BatchSize is how many docs go into one Bleve batch (default 1000):
+	// each batch is one segment written and synced to disk.
+	BatchSize int
+	// LockTimeout is how long Open waits for an index another process
+	// holds open before giving up (default 5s).
+	LockTimeout time.Duration
+}
+
+// Index is an open index. It is safe for concurrent use.
+type Index struct {
+	b         bleve.Index
+	dir       string
+	batch     int
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// Open opens the Kizuki index in dir, creating it when dir is absent or
+// empty. A dir that holds something else, a damaged index, or an index of
+// another program or version gives an error that wraps ErrNotIndex.
+func Open(dir string, opt Options) (*Index, error) {
+	if opt.BatchSize <= 0 {
+		opt.BatchSize = defaultBatch
+	}
+	if opt.LockTimeout <= 0 {
+		opt.LockTimeout = defaultLockWait
+	}
+	// Never "unsafe_batch": with it, a Close right after the last Batch
+	// loses that batch (perf-notes §3). Safe mode returns from Batch only
+	// once the data is on disk.
+	cfg := map[string]any{"bolt_timeout": opt.LockTimeout.String()}
+
+	fi, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return create(dir, cfg, opt)
+	case err != nil:
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	case !fi.IsDir():
+		return nil, notIndex(dir, "it is a file, not a directory; give the path of a directory (it is created when missing)")
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("open index %s: %w", dir, err)
+	}
+	if len(entries) == 0 {
+		return create(dir, cfg, opt)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "index_meta.json")); err != nil {
+		return nil, notIndex(dir, "the directory is not empty and holds no Bleve index (no index_meta.json); give an empty or new directory")
+	}
+
+	if err := verify(dir, cfg, opt.LockTimeout); err != nil {
+		return nil, err
+	}
+	b, err := safeOpen(dir, cfg)
+	if err != nil {
+		return nil, notIndex(dir, fmt.Sprintf("it cannot be read (%s); delete the directory and re-index", firstLine(err)))
+	}
+	return &Index{b: b, dir: dir, batch: opt.BatchSize}, nil
+}
+
+// firstLine keeps the first line of an error: some of Bleve's go on with
+// the whole mapping.
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+func notIndex(dir, why string) error {
+	return fmt.Errorf("open index %s: %w: %s", dir, ErrNotIndex, why)
+}
+
+// verify checks, before the index is opened for writing, that it is whole
+// and Kizuki's. Scorch, when the latest snapshot does not load (a damaged
+// segment), quietly falls back to an older one, possibly empty, and then
+// deletes the segment files the older one does not use: Open would succeed
+// having lost docs. So the index is first opened read-only, which deletes
+// nothing, and the latest snapshot is loaded explicitly.
+func verify(dir string, cfg map[string]any, lockWait time.Duration) error {
+	err := checkRoot(dir, lockWait)
+	var b bleve.Index
+	if err == nil {
+		ro := maps.Clone(cfg)
+		ro["read_only"] = true
+		b, err = safeOpen(dir, ro)
+	}
+	if err != nil {
+		if errors.Is(err, bolt.ErrTimeout) {
+			return fmt.Errorf("open index %s: another process has it open (waited %s); stop it or use another directory", dir, lockWait)
+		}
+		return notIndex(dir, fmt.Sprintf("it cannot be read (%s); it is damaged or not a Kizuki index: delete the directory and re-index", firstLine(err)))
+	}
+	defer b.Close()
+
+	v, err := b.GetInternal([]byte(versionKey))
+	switch {
+	case err != nil:
+		return notIndex(dir, fmt.Sprintf("it cannot be read (%s); delete the directory and re-index", firstLine(err)))
+	case v == nil:
+		return notIndex(dir, "it is a Bleve index that Kizuki did not write (no version marker), or one damaged beyond reading; use another directory, or delete this one and re-index")
+	case string(v) != indexVersion:
+		return notIndex(dir, fmt.Sprintf("it is in index format %q and this Kizuki reads format %q; delete the directory and re-index", v, indexVersion))
+	}
+
+	adv, err := b.Advanced()
+	if err != nil {
+		return notIndex(dir, firstLine(err))
+	}
+	s, ok := adv.(*scorch.Scorch)
+	if !ok {
+		return notIndex(dir, fmt.Sprintf("it is a Bleve index of type %T, not scorch; use another directory", adv))
+	}
+	epochs, err := s.RootBoltSnapshotEpochs()
+	if err == nil && len(epochs) > 0 {
+		err = loadSnapshot(s, epochs[0]) // the latest
+	}
+	if err != nil {
+		return notIndex(dir, fmt.Sprintf("its latest state cannot be read (%s); it is damaged: delete the directory and re-index", firstLine(err)))
+	}
+	return nil
+}
+
+func loadSnapshot(s *scorch.Scorch, epoch uint64) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("snapshot %d: %v", epoch, r)
+		}
+	}()
+	snap, err := s.LoadSnapshot(epoch)
+	if err != nil {
+		return err
+	}
+	return snap.DecRef()
+}
+
+// checkRoot checks that scorch's root.bolt, which lists the segments,
+// is whole, before Bleve opens it: bbolt reads pages past the end of a
+// truncated file through mmap, which panics or, worse, faults (SIGBUS) and
+// kills the process. Only the header pages are read here, through a
+// read-only open that also waits for another process holding the index.
+func checkRoot(dir string, lockWait time.Duration) error {
+	path := filepath.Join(dir, "store", "root.bolt")
+	fi, err := os.Stat(path)
+	if err != nil {
+		return fmt.Errorf("no store/root.bolt, so not a scorch index: %w", err)
+	}
+	if fi.Size() < 2*int64(os.Getpagesize()) {
+		return fmt.Errorf("store/root.bolt is truncated (%d bytes)", fi.Size())
+	}
+	var db *bolt.DB
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				err = fmt.Errorf("store/root.bolt: %v", r)
+			}
+		}()
+		db, err = bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true, Timeout: lockWait})
+	}()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return db.View(func(tx *bolt.Tx) error {
+		if tx.Size() > fi.Size() {
+			return fmt.Errorf("store/root.bolt is truncated (%d of %d bytes)", fi.Size(), tx.Size())
+		}
+		return nil
+	})
+}
+
+// safeOpen opens a Bleve index, turning a panic on a damaged file into an
+// error.
+func safeOpen(dir string, cfg map[string]any) (b bleve.Index, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			b, err = nil, fmt.Errorf("bleve: %v", r)
+		}
+	}()
+	return bleve.OpenUsing(dir, cfg)
+}
+
+func create(dir string, cfg map[string]any, opt Options) (*Index, error) {
+	b, err := bleve.NewUsing(dir, newMapping(), scorch.Name, scorch.Name, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("create index %s: %w", dir, err)
+	}
+	if err := b.SetInternal([]byte(versionKey), []byte(indexVersion)); err != nil {
+		_ = b.Close()
+		return nil, fmt.Errorf("create index %s: %w", dir, err)
+	}
+	return &Index{b: b, dir: dir, batch: opt.BatchSize}, nil
+}
+
+// Field names of the index, as queries write them.
+const (
+	fText           = "text"
+	fContext        = "context"
+	fBrand          = "brand"
+	fCategory       = "category"
+	fPlatform       = "platform"
+	fAuthor         = "author"
+	fLang           = "lang"
+	fID             = "id"
+	fTagged         = "tagged"
+	fInConversation = "in_conversation"
+	fAlert          = "alert"
+	fScore          = "score"
+	fFollowers      = "followers"
+	fCreatedAt      = "created_at"
+	fDoc            = "doc" // the whole Doc as JSON: stored, not indexed
+	fSortTime       = "ts"  // created_at as one sortable term, for "newest"
+)
+
+type fieldKind int
+
+const (
+	kindText    fieldKind = iota // kizuki analyzer
+	kindKeyword                  // one lower-cased term
+	kindExact                    // one term as written
+	kindBool
+	kindNumber
+	kindDate
+)
+
+// fields lists the searchable fields in the order error messages give them.
+var fields = []struct {
+	name string
+	kind fieldKind
+}{
+	{fText, kindText}, {fContext, kindText},
+	{fBrand, kindKeyword}, {fCategory, kindKeyword}, {fPlatform, kindKeyword},
+	{fAuthor, kindKeyword}, {fLang, kindKeyword}, {fID, kindExact},
+	{fTagged, kindBool}, {fInConversation, kindBool}, {fAlert, kindBool},
+	{fScore, kindNumber}, {fFollowers, kindNumber}, {fCreatedAt, kindDate},
+}
+
+func fieldKindOf(name string) (fieldKind, bool) {
+	for _, f := range fields {
+		if f.name == name {
+			return f.kind, true
+		}
+	}
+	return 0, false
+}
+
+// newMapping builds the index mapping. Only the doc field is stored: it
+// holds the whole Doc (text and context included), which results and
+// highlights are made from; storing each field again would double the
+// stored bytes. Unfielded query terms are rewritten to text OR context (see
+// rewrite), so there is no _all field.
+func newMapping() *mapping.IndexMappingImpl {
+	text := func() *mapping.FieldMapping {
+		f := mapping.NewTextFieldMapping()
+		f.Analyzer = AnalyzerName
+		f.Store = false
+		f.IncludeTermVectors = true // phrase queries and highlighting need them
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	keyword := func(analyzer string) *mapping.FieldMapping {
+		f := mapping.NewKeywordFieldMapping()
+		f.Analyzer = analyzer
+		f.Store = false
+		f.IncludeTermVectors = false
+		f.IncludeInAll = false
+		f.DocValues = false
+		return f
+	}
+	boolean := func() *mapping.FieldMapping {
+		f := mapping.NewBooleanFieldMapping()
+		f.Store, f.IncludeInAll, f.DocValues = false, false, false
+		return f
+	}
+	number := func() *mapping.FieldMapping {
+		f := mapping.NewNumericFieldMapping()
+		f.Store, f.IncludeInAll = false, false
+		return f
+	}
+	date := mapping.NewDateTimeFieldMapping()
+	// A datetime is indexed as 16 terms (one per precision step) for range
+	// queries; sorting on it would decode all 16 per hit, so sorting uses
+	// ts, one term, instead: 2-3x faster searches sorted by date.
+	date.Store, date.IncludeInAll, date.DocValues = false, false, false
+	sortTime := keyword("keyword")
+	sortTime.DocValues = true
+	stored := mapping.NewTextFieldMapping()
+	stored.Index, stored.IncludeTermVectors, stored.IncludeInAll, stored.DocValues = false, false, false, false
+
+	dm := mapping.NewDocumentStaticMapping()
+	dm.AddFieldMappingsAt(fText, text())
+	dm.AddFieldMappingsAt(fContext, text())
+	for _, f := range []string{fBrand, fCategory, fPlatform, fAuthor, fLang} {
+		dm.AddFieldMappingsAt(f, keyword(KeywordAnalyzerName))
+	}
+	dm.AddFieldMappingsAt(fID, keyword("keyword"))
+	for _, f := range []string{fTagged, fInConversation, fAlert} {
+		dm.AddFieldMappingsAt(f, boolean())
+	}
+	dm.AddFieldMappingsAt(fScore, number())
+	dm.AddFieldMappingsAt(fFollowers, number())
+	dm.AddFieldMappingsAt(fCreatedAt, date)
+	dm.AddFieldMappingsAt(fDoc, stored)
+	dm.AddFieldMappingsAt(fSortTime, sortTime)
+	dm.AddSubDocumentMapping("_all", mapping.NewDocumentDisabledMapping())
+
+	m := mapping.NewIndexMapping()
+	m.DefaultMapping = dm
+	m.DefaultAnalyzer = AnalyzerName
+	m.DefaultField = fText
+	m.IndexDynamic, m.StoreDynamic, m.DocValuesDynamic = false, false, false
+	return m
+}
+
+// record is what Bleve indexes for a Doc; json tags name the fields.
+type record struct {
+	ID             string    `json:"id"`
+	Platform       string    `json:"platform"`
+	Brand          string    `json:"brand"`
+	Category       string    `json:"category"`
+	Author         string    `json:"author"`
+	Lang           string    `json:"lang"`
+	Text           string    `json:"text"`
+	Context        []string  `json:"context"`
+	Tagged         bool      `json:"tagged"`
+	InConversation bool      `json:"in_conversation"`
+	Alert          bool      `json:"alert"`
+	Score          float64   `json:"score"`
+	Followers      float64   `json:"followers"`
+	CreatedAt      time.Time `json:"created_at"`
+	SortTime       string    `json:"ts"`
+	Doc            string    `json:"doc"`
+}
+
+// sortTime encodes t as a fixed-width string whose order is the order of
+// time: nanoseconds since 1970 with the sign bit flipped, in hex.
+func sortTime(t time.Time) string {
+	return fmt.Sprintf("%016x", uint64(t.UnixNano())^(1<<63))
+}
+
+func toRecord(d Doc) (record, error) {
+	if d.ID == "" {
+		return record{}, errors.New("doc without an id")
+	}
+	if d.CreatedAt.Before(document.MinTimeRepresentable) || d.CreatedAt.After(document.MaxTimeRepresentable) {
+		return record{}, fmt.Errorf("doc %s: created_at %s is not a date between 1678 and 2262", d.ID, d.CreatedAt.Format(time.RFC3339))
+	}
+	// Offsets in highlights are byte offsets into the stored text, so the
+	// text indexed and the text stored must be the same bytes: JSON would
+	// otherwise rewrite invalid UTF-8 on its own terms.
+	d.Text = strings.ToValidUTF8(d.Text, "\uFFFD")
+	d.Context = append([]ContextPost(nil), d.Context...) // the caller's slice stays as it was
+	ctx := make([]string, len(d.Context))
+	for i := range d.Context {
+		d.Context[i].Text = strings.ToValidUTF8(d.Context[i].Text, "\uFFFD")
+		ctx[i] = d.Context[i].Text
+	}
+	js, err := json.Marshal(d)
+	if err != nil {
+		return record{}, fmt.Errorf("doc %s: %w", d.ID, err)
+	}
+	return record{
+		ID:             d.ID,
+		Platform:       d.Platform,
+		Brand:          d.Brand,
+		Category:       d.Category,
+		Author:         d.AuthorHandle,
+		Lang:           d.Lang,
+		Text:           d.Text,
+		Context:        ctx,
+		Tagged:         d.Tagged,
+		InConversation: d.InConversation,
+		Alert:          d.Alert,
+		Score:          float64(d.Score),
+		Followers:      float64(d.Followers),
+		CreatedAt:      d.CreatedAt.UTC(),
+		SortTime:       sortTime(d.CreatedAt),
+		Doc:            string(js),
+	}, nil
+}
+
+// Index adds docs, replacing any doc of the same ID, in batches of
+// Options.BatchSize. Each batch is on disk when the next one starts; on
+// error, the batches before it are kept, and indexing the same docs again
+// is safe. A doc without an ID or with an unrepresentable date fails the
+// call before anything is written.
+func (ix *Index) Index(ctx context.Context, docs []Doc) error {
+	recs := make([]record, len(docs))
+	for i, d := range docs {
+		r, err := toRecord(d)
+		if err != nil {
+			return fmt.Errorf("index: %w", err)
+		}
+		recs[i] = r
+	}
+	for len(recs) > 0 {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		n := min(ix.batch, len(recs))
+		b := ix.b.NewBatch()
+		for i := range recs[:n] {
+			if err := b.Index(recs[i].ID, &recs[i]); err != nil {
+				return fmt.Errorf("index %s: %w", recs[i].ID, err)
+			}
+		}
+		if err := ix.b.Batch(b); err != nil {
+			return fmt.Errorf("index batch of %d: %w", n, err)
+		}
+		recs = recs[n:]
+	}
+	return nil
+}
+
+// DeleteBefore deletes the docs created before t and returns how many it
+// deleted. It works in batches; on error the batches before it stay deleted.
+func (ix *Index) DeleteBefore(ctx context.Context, t time.Time) (int, error) {
+	excl := false
+	q := query.NewDateRangeInclusiveQuery(time.Time{}, t, nil, &excl)
+	q.SetField(fCreatedAt)
+	deleted := 0
+	for {
+		req := bleve.NewSearchRequestOptions(q, ix.batch, 0, false)
+		req.Score = "none"
+		res, err := ix.b.SearchInContext(ctx, req)
+		if err != nil {
+			return deleted, fmt.Errorf("delete before %s: %w", t.Format(time.RFC3339), err)
+		}
+		if len(res.Hits) == 0 {
+			return deleted, nil
+		}
+		b := ix.b.NewBatch()
+		for _, h := range res.Hits {
+			b.Delete(h.ID)
+		}
+		if err := ix.b.Batch(b); err != nil {
+			return deleted, fmt.Errorf("delete before %s: %w", t.Format(time.RFC3339), err)
+		}
+		deleted += len(res.Hits)
+	}
+}
+
+// Count returns the number of docs in the index.
+func (ix *Index) Count() (uint64, error) {
+	n, err := ix.b.DocCount()
+	if err != nil {
+		return 0, fmt.Errorf("count index %s: %w", ix.dir, err)
+	}
+	return n, nil
+}
+
+// Close closes the index; everything indexed before is on disk. Closing
+// twice is harmless (Bleve itself panics on it).
+func (ix *Index) Close() error {
+	ix.closeOnce.Do(func() {
+		if err := ix.b.Close(); err != nil {
+			ix.closeErr = fmt.Errorf("close index %s: %w", ix.dir, err)
+		}
+	})
+	return ix.closeErr
+}
