@@ -315,19 +315,22 @@ func (m *Matcher) decideRule(s *scratch, ri int32, tags []tag) Decision {
 		}
 	}
 
-	// The best category at or above its threshold; risky wins ties.
+	// Risk first: a post at or above the risky threshold is risky whatever
+	// else it is (a boycott call is also a complaint, but the risk team must
+	// see it). Otherwise the higher of actionable and positive that reaches
+	// its threshold.
 	d.Category = rules.None
 	for _, c := range rules.Categories {
-		v := d.Scores[c]
-		if v > d.Score {
-			d.Score = v
-		}
+		d.Score = max(d.Score, d.Scores[c])
 	}
 	bestScore := -1
-	for _, c := range rules.Categories {
-		v := d.Scores[c]
-		if v >= cr.Thresholds[c] && v > bestScore {
-			d.Category, bestScore = c, v
+	if v := d.Scores[rules.Risky]; v >= cr.Thresholds[rules.Risky] {
+		d.Category, bestScore = rules.Risky, v
+	} else {
+		for _, c := range []rules.Category{rules.Actionable, rules.Positive} {
+			if v := d.Scores[c]; v >= cr.Thresholds[c] && v > bestScore {
+				d.Category, bestScore = c, v
+			}
 		}
 	}
 	if d.Category != rules.None {

@@ -16,7 +16,8 @@
 //     the query; then signals with negation (English: a negator within
 //     three words before; Japanese: kagome morphology after the term),
 //     intensifiers, patterns, question form, reach and engagement;
-//  5. the category is the best one at or above its threshold; the rule
+//  5. the category is risky when risky reaches its threshold, else the better
+//     of actionable and positive at or above theirs; the rule
 //     with the strongest decision wins.
 //
 // A Matcher is immutable and safe for concurrent use; rebuild it to reload

@@ -119,16 +119,56 @@ func (s *stats) summary() string {
 }
 
 // replay decides posts in parallel batches and writes decisions in input
-// order. A bad line stops the replay unless skipBad.
+// order. A bad line stops the replay unless skipBad. With a data directory,
+// recording a batch (index, then store) runs while the next batch is read
+// and decided.
 func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output, skipBad bool, prog *progress, dd *dataDir) (*stats, error) {
-	st := &stats{byCat: map[rules.Category]int{}, start: time.Now()}
-	const batchSize = 512
+	st := &stats{byCat: map[rules.Category]int{}, start: time.Now(), dataDir: dd != nil}
+	batchSize := 512
+	if dd != nil {
+		batchSize = 2000 // Bleve indexes larger batches faster
+	}
+	type batch struct {
+		posts []post.Post
+		decs  []matcher.Decision
+	}
+	var (
+		recordQ   chan batch
+		recordErr = make(chan error, 1)
+		recorded  = make(chan int, 1)
+	)
+	if dd != nil {
+		recordQ = make(chan batch, 1)
+		go func() {
+			n := 0
+			var err error
+			for b := range recordQ {
+				if err != nil {
+					continue // drain after a failure
+				}
+				var fresh int
+				fresh, err = dd.record(ctx, b.posts, b.decs)
+				n += fresh
+			}
+			recorded <- n
+			recordErr <- err
+		}()
+	}
+	finish := func(err error) (*stats, error) {
+		if recordQ != nil {
+			close(recordQ)
+			st.recorded = <-recorded
+			if rerr := <-recordErr; err == nil {
+				err = rerr
+			}
+		}
+		prog.done()
+		return st, err
+	}
 	workers := runtime.GOMAXPROCS(0)
-	posts := make([]post.Post, 0, batchSize)
-	decs := make([]matcher.Decision, batchSize)
 	var readErr error
 	for {
-		posts = posts[:0]
+		posts := make([]post.Post, 0, batchSize)
 		for len(posts) < batchSize {
 			p, err := r.Next()
 			if errors.Is(err, io.EOF) {
@@ -149,6 +189,7 @@ func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output,
 		if len(posts) == 0 {
 			break
 		}
+		decs := make([]matcher.Decision, len(posts))
 		var wg sync.WaitGroup
 		chunk := (len(posts) + workers - 1) / workers
 		for w := 0; w < len(posts); w += chunk {
@@ -161,13 +202,12 @@ func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output,
 			}(w, min(w+chunk, len(posts)))
 		}
 		wg.Wait()
-		if dd != nil {
-			fresh, err := dd.record(ctx, posts, decs[:len(posts)])
-			if err != nil {
-				return st, err
+		if recordQ != nil {
+			select {
+			case recordQ <- batch{posts, decs}:
+			case <-ctx.Done():
+				return finish(fmt.Errorf("replay interrupted after %d posts: %w", st.posts, ctx.Err()))
 			}
-			st.recorded += fresh
-			st.dataDir = true
 		}
 		for i := range posts {
 			d := &decs[i]
@@ -180,7 +220,7 @@ func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output,
 				st.byCat[d.Category]++
 			}
 			if err := out.Write(&posts[i], d); err != nil {
-				return st, err
+				return finish(err)
 			}
 		}
 		prog.update(st.posts)
@@ -188,11 +228,10 @@ func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output,
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			return st, fmt.Errorf("replay interrupted after %d posts: %w", st.posts, err)
+			return finish(fmt.Errorf("replay interrupted after %d posts: %w", st.posts, err))
 		}
 	}
-	prog.done()
-	return st, readErr
+	return finish(readErr)
 }
 
 // progress prints a line on stderr when a replay takes more than a couple
