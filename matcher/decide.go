@@ -333,6 +333,14 @@ func (m *Matcher) decideRule(s *scratch, ri int32, tags []tag) Decision {
 			}
 		}
 	}
+	// Complaint and risk cues that each fall short still make a complaint
+	// together ("lies" + "so disappointed").
+	if d.Category == rules.None && d.Scores[rules.Actionable] > 0 && d.Scores[rules.Risky] > 0 {
+		if v := d.Scores[rules.Actionable] + d.Scores[rules.Risky]; v >= cr.Thresholds[rules.Actionable] {
+			d.Category, bestScore = rules.Actionable, min(v, 100)
+			reasons = append(reasons, "complaint and risk cues together → actionable")
+		}
+	}
 	if d.Category != rules.None {
 		d.Score = bestScore
 		d.Channel = cr.Routing[d.Category]

@@ -18,6 +18,8 @@ const (
 	// mixedPraiseBar is the negative score from which praise in the same
 	// post counts half (sarcasm, "love the plan but the app is broken").
 	mixedPraiseBar = 30
+	// exclaimBonus is added to the leading category of a post with "!".
+	exclaimBonus = 15
 	// maxHitsPerSignal bounds how many distinct terms of one signal count.
 	maxHitsPerSignal = 3
 	// negationWindow is how many words before an English term a negator
@@ -108,7 +110,7 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 			cat = sig.Negated
 		}
 		sc[nc] += w
-		if sig.Name == "question" {
+		if isQuestionSignal(sig.Name) {
 			questionHit = true
 		}
 		*reasons = append(*reasons, fmt.Sprintf("%q (%s%s) → %s %+d", quoted, sig.Name, extra, cat, w))
@@ -130,7 +132,7 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 			if loc := re.FindStringIndex(text); loc != nil {
 				seen[idx]++
 				sc[ci] += sig.Weight
-				if sig.Name == "question" {
+				if isQuestionSignal(sig.Name) {
 					questionHit = true
 				}
 				*reasons = append(*reasons, fmt.Sprintf("%q (%s pattern) → %s %+d", clip(s.text.Lower[loc[0]:loc[1]], 30), sig.Name, sig.Category, sig.Weight))
@@ -144,6 +146,15 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		*reasons = append(*reasons, fmt.Sprintf("question form (Japanese) → actionable +%d", jaQuestionWeight))
 	}
 
+	// An exclamation mark strengthens whatever the post already says
+	// ("love it!", "still broken!!").
+	if strings.Contains(text, "!") {
+		if top := slices.Max(sc[:]); top > 0 {
+			i := slices.Index(sc[:], top)
+			sc[i] += exclaimBonus
+			*reasons = append(*reasons, fmt.Sprintf("exclamation → %s +%d", []rules.Category{rules.Actionable, rules.Risky, rules.Positive}[i], exclaimBonus))
+		}
+	}
 	negative := sc[0] + sc[1]
 	if negative > 0 {
 		for _, st := range reachSteps {
@@ -266,4 +277,10 @@ func overlapsCounted(hits []hit, counted []int32, h hit, sig int32, refs []ref) 
 		}
 	}
 	return false
+}
+
+// isQuestionSignal names the pack's question signals, which make the code's
+// own Japanese question-form cue redundant.
+func isQuestionSignal(name string) bool {
+	return name == "question" || name == "question-mark"
 }

@@ -49,30 +49,30 @@ func TestQuality(t *testing.T) {
 	}
 	sets := []dataset{
 		{file: "tweeteval_sentiment_en.jsonl", classes: []string{"negative", "neutral", "positive"},
-			gold: func(e Example) string { return e.Label }, pred: sentiment, metric: "macro-recall"},
+			gold: func(e Example) string { return e.Label }, pred: sentiment, metric: "macro-recall", floor: 56.8},
 		{file: "complaints_en.jsonl", classes: []string{"complaint", "other"},
 			gold: func(e Example) string {
 				if e.Label == "complaint" {
 					return "complaint"
 				}
 				return "other"
-			}, pred: binary("complaint", rules.Actionable, rules.Risky), metric: "macro-F1"},
+			}, pred: binary("complaint", rules.Actionable, rules.Risky), metric: "macro-F1", floor: 67.9},
 		{file: "airline_sentiment_en.jsonl", classes: []string{"negative", "neutral", "positive"},
-			gold: func(e Example) string { return e.Label }, pred: sentiment, metric: "macro-F1"},
+			gold: func(e Example) string { return e.Label }, pred: sentiment, metric: "macro-F1", floor: 62.4},
 		{file: "tweeteval_offensive_en.jsonl", classes: []string{"offensive", "other"},
 			gold: func(e Example) string {
 				if e.Label == "offensive" {
 					return "offensive"
 				}
 				return "other"
-			}, pred: binary("offensive", rules.Risky), metric: "macro-F1"},
+			}, pred: binary("offensive", rules.Risky), metric: "macro-F1", floor: 70.8},
 		{file: "wrime_v1_test_ja.jsonl", classes: []string{"negative", "neutral", "positive"},
 			gold: func(e Example) string {
 				if e.Label == "mixed" {
 					return ""
 				}
 				return e.Label
-			}, pred: sentiment, metric: "macro-recall"},
+			}, pred: sentiment, metric: "macro-recall", floor: 51.6},
 		{file: "japanese_toxicity_ja.jsonl", classes: []string{"toxic", "other"},
 			gold: func(e Example) string {
 				switch e.Label {
@@ -82,7 +82,7 @@ func TestQuality(t *testing.T) {
 					return "other"
 				}
 				return ""
-			}, pred: binary("toxic", rules.Risky), metric: "macro-F1"},
+			}, pred: binary("toxic", rules.Risky), metric: "macro-F1", floor: 65.4},
 	}
 	for _, ds := range sets {
 		t.Run(ds.file, func(t *testing.T) {
