@@ -363,7 +363,58 @@ func (w *rewriter) clause(q query.Query) (query.Query, error) {
 			children[i] = n // in place: the parser's clause types carry unexported flags
 		}
 	}
+	w.filtersRequired(b)
 	return b, nil
+}
+
+// filtersRequired makes optional clauses on keyword, boolean, number and
+// date fields required. Bleve treats a clause without + as optional, so
+// `brand:"Kumo Mobile" +返金 category:risky` would return every 返金 post;
+// a person who names a brand or a category means it as a filter. Text
+// clauses keep Bleve's meaning (optional words rank higher).
+func (w *rewriter) filtersRequired(b *query.BooleanQuery) {
+	should, ok := b.Should.(*query.DisjunctionQuery)
+	if !ok {
+		return
+	}
+	var keep, moved []query.Query
+	for _, c := range should.Disjuncts {
+		if isFilter(c) {
+			moved = append(moved, c)
+		} else {
+			keep = append(keep, c)
+		}
+	}
+	if len(moved) == 0 {
+		return
+	}
+	hadMust := false
+	switch must := b.Must.(type) {
+	case *query.ConjunctionQuery:
+		hadMust = len(must.Conjuncts) > 0
+		must.Conjuncts = append(must.Conjuncts, moved...)
+	default:
+		b.Must = query.NewConjunctionQuery(moved)
+	}
+	if len(keep) == 0 {
+		b.Should = nil
+		return
+	}
+	should.Disjuncts = keep
+	if !hadMust {
+		// Without a required clause Bleve needs one optional clause to
+		// match; keep that now that the filters became required.
+		should.SetMin(1)
+	}
+}
+
+func isFilter(q query.Query) bool {
+	f, ok := q.(query.FieldableQuery)
+	if !ok {
+		return false
+	}
+	kind, known := fieldKindOf(strings.ToLower(f.Field()))
+	return known && kind != kindText
 }
 
 // kindOf returns the kind of a field named in a query, lower-casing the

@@ -28,10 +28,11 @@ const (
 type Request struct {
 	// Query is in Bleve query-string syntax; "" matches every doc.
 	// Unfielded terms search text, and context with a third of the weight.
-	// As in Bleve, a clause without + or - is optional when another clause
-	// has +: in `brand:"Kumo Mobile" +返金 category:risky` only 返金 is
-	// required, and the other two rank the docs that have them first
-	// (Sort "best"). Use the typed filters below for hard conditions.
+	// Clauses on keyword, boolean, number and date fields (brand:,
+	// category:, tagged:, score:>50 …) are filters: required even without
+	// "+", so `brand:"Kumo Mobile" +返金 category:risky` finds only Kumo
+	// Mobile's risky posts with 返金. Text words keep Bleve's meaning: with
+	// a "+" elsewhere, a word without one only ranks higher.
 	Query string
 	// Since (inclusive) and Until (exclusive) bound created_at when set.
 	Since, Until time.Time
