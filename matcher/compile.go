@@ -53,11 +53,13 @@ type compiledRule struct {
 
 // Matcher decides posts against a compiled rule set.
 type Matcher struct {
-	trie     *ahocorasick.Trie
-	patRefs  [][2]int32 // pattern id -> [lo, hi) into refs
-	refs     []ref
-	rules    []compiledRule
-	signals  []*rules.Signal
+	trie    *ahocorasick.Trie
+	patRefs [][2]int32 // pattern id -> [lo, hi) into refs
+	refs    []ref
+	rules   []compiledRule
+	signals []*rules.Signal
+	// patterns holds each signal's RE2 patterns with their prefilters.
+	patterns [][]prefilteredRE
 	handles  map[string][]int32 // lower-case handle -> rules
 	hashtags map[string][]int32 // normalized hashtag -> rules
 	// alwaysVerify lists rules whose query can match without a text term.
@@ -111,6 +113,11 @@ func Compile(set *rules.Set, cfg Config) (*Matcher, error) {
 		i := int32(len(m.signals))
 		sigIndex[s] = i
 		m.signals = append(m.signals, s)
+		var pats []prefilteredRE
+		for _, re := range s.Patterns {
+			pats = append(pats, newPrefiltered(re))
+		}
+		m.patterns = append(m.patterns, pats)
 		for _, terms := range s.Terms {
 			for _, t := range terms {
 				b.add(t, ref{kind: kSignal, owner: i, selfNeg: carriesNegation(textnorm.String(t), negators)})

@@ -128,8 +128,8 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		if ci < 0 {
 			continue
 		}
-		for _, re := range sig.Patterns {
-			if loc := re.FindStringIndex(text); loc != nil {
+		for _, re := range m.patterns[idx] {
+			if loc := re.find(text); loc != nil {
 				seen[idx]++
 				sc[ci] += sig.Weight
 				if isQuestionSignal(sig.Name) {
