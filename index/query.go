@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"github.com/kizuki-dev/kizuki/internal/suggest"
 	"regexp/syntax"
 	"strconv"
 	"strings"
@@ -288,32 +289,11 @@ func suggestField(name string) string {
 	// A typo: at most two edits, and fewer than a third of the name.
 	best, bestD := "", min(3, len(name)/3+1)
 	for _, f := range fields {
-		if d := editDistance(name, f.name); d < bestD {
+		if d := suggest.Distance(name, f.name); d < bestD {
 			best, bestD = f.name, d
 		}
 	}
 	return best
-}
-
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // rewriter adapts a parsed query to the index:

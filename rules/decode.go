@@ -511,9 +511,9 @@ func (d *decoder) file1(root *yaml.Node, builtin bool) *parsedFile {
 			if isBrand {
 				keys = brandKeys
 			}
-			s := suggest(p.key, keys)
+			s := nearest(p.key, keys)
 			if s == "" {
-				s = suggest(p.key, append(append([]string(nil), brandKeys...), packKeys...))
+				s = nearest(p.key, append(append([]string(nil), brandKeys...), packKeys...))
 			}
 			d.at(p.knode, didYouMean(s), "unknown key %q", p.key)
 			continue
@@ -699,7 +699,7 @@ func (d *decoder) matchIn(p pair) []string {
 	var out []string
 	for _, it := range items {
 		if !contains(Places, it.s) {
-			hint := didYouMean(suggest(it.s, Places))
+			hint := didYouMean(nearest(it.s, Places))
 			if hint == "" {
 				hint = "use " + strings.Join(Places, ", ")
 			}
@@ -727,7 +727,7 @@ func (d *decoder) category(n *yaml.Node, what string, withNone bool) (Category, 
 	if contains(valid, s) {
 		return Category(s), true
 	}
-	hint := didYouMean(suggest(s, valid))
+	hint := didYouMean(nearest(s, valid))
 	if hint == "" {
 		hint = "use " + strings.Join(valid, ", ")
 		if !withNone && s == string(None) {
@@ -743,7 +743,7 @@ func (d *decoder) categoryKey(p pair, where string) (Category, bool) {
 	if contains(categoryNames, p.key) {
 		return Category(p.key), true
 	}
-	hint := didYouMean(suggest(p.key, categoryNames))
+	hint := didYouMean(nearest(p.key, categoryNames))
 	if hint == "" {
 		hint = "use " + strings.Join(categoryNames, ", ")
 	}
@@ -849,7 +849,7 @@ func (d *decoder) quietHours(p pair) *QuietHours {
 				hint := ""
 				if len(day) >= 3 && contains(weekdays, day[:3]) {
 					hint = didYouMean(day[:3])
-				} else if s := suggest(day, weekdays); s != "" {
+				} else if s := nearest(day, weekdays); s != "" {
 					hint = didYouMean(s)
 				} else {
 					hint = "use " + strings.Join(weekdays, ", ")
@@ -858,7 +858,7 @@ func (d *decoder) quietHours(p pair) *QuietHours {
 				good = false
 			}
 		default:
-			d.at(e.knode, didYouMean(suggest(e.key, quietHoursKeys)), "unknown key %q in quiet_hours", e.key)
+			d.at(e.knode, didYouMean(nearest(e.key, quietHoursKeys)), "unknown key %q in quiet_hours", e.key)
 			good = false
 		}
 	}
@@ -1036,7 +1036,7 @@ func (d *decoder) signal(n *yaml.Node) (sigEntry, bool) {
 			b, ok := d.boolean(e)
 			disabled, good = b || !ok, good && ok
 		default:
-			d.at(e.knode, didYouMean(suggest(e.key, signalKeys)), "unknown key %q in a signal", e.key)
+			d.at(e.knode, didYouMean(nearest(e.key, signalKeys)), "unknown key %q in a signal", e.key)
 			good = false
 		}
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"fmt"
+	"github.com/kizuki-dev/kizuki/internal/suggest"
 	"slices"
 	"strconv"
 	"strings"
@@ -89,16 +90,16 @@ func didYouMean(s string) string {
 	return fmt.Sprintf("did you mean %q?", s)
 }
 
-// suggest returns the candidate closest to word by edit distance, ignoring
+// nearest returns the candidate closest to word by edit distance, ignoring
 // case and treating "-" and " " like "_", or "" if none is close enough.
-func suggest(word string, cands []string) string {
+func nearest(word string, cands []string) string {
 	w := normKey(word)
 	if w == "" || utf8.RuneCountInString(w) > 64 {
 		return ""
 	}
 	best, bestD := "", 1<<30
 	for _, c := range cands {
-		if d := editDistance(w, normKey(c)); d < bestD {
+		if d := suggest.Distance(w, normKey(c)); d < bestD {
 			best, bestD = c, d
 		}
 	}
@@ -124,33 +125,6 @@ func normKey(s string) string {
 		}
 		return r
 	}, s)
-}
-
-// editDistance is the optimal string alignment distance: insertions,
-// deletions, substitutions and transpositions of adjacent runes.
-func editDistance(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev2 := make([]int, len(rb)+1)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && ra[i-1] == rb[j-2] && ra[i-2] == rb[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(rb)]
 }
 
 // listHint is the hint for a single value where a list is expected:

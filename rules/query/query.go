@@ -36,6 +36,7 @@ package query
 
 import (
 	"fmt"
+	"github.com/kizuki-dev/kizuki/internal/suggest"
 	"slices"
 	"strconv"
 	"strings"
@@ -1046,38 +1047,9 @@ func suggestField(name string) string {
 	}
 	best, bestD := "", 3
 	for _, f := range fieldNames {
-		if d := editDistance(name, f); d < bestD && d < len(name) {
+		if d := suggest.Distance(name, f); d < bestD && d < len(name) {
 			best, bestD = f, d
 		}
 	}
 	return best
-}
-
-// editDistance is the optimal string alignment distance of two ASCII
-// strings: insertions, deletions, substitutions and adjacent swaps.
-func editDistance(a, b string) int {
-	if len(a) > 32 {
-		return len(a)
-	}
-	d := make([][]int, len(a)+1)
-	for i := range d {
-		d[i] = make([]int, len(b)+1)
-		d[i][0] = i
-	}
-	for j := range d[0] {
-		d[0][j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			d[i][j] = min(d[i-1][j]+1, d[i][j-1]+1, d[i-1][j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				d[i][j] = min(d[i][j], d[i-2][j-2]+1)
-			}
-		}
-	}
-	return d[len(a)][len(b)]
 }
