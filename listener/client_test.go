@@ -100,7 +100,7 @@ func TestRetryAfterForms(t *testing.T) {
 	}{
 		{"Retry-After", "7", 7 * time.Second},
 		{"Retry-After", now.Add(90 * time.Second).Format(http.TimeFormat), 90 * time.Second},
-		{"X-RateLimit-Reset", "2026-11-24T12:05:00.000Z", 5 * time.Minute},        // Mastodon
+		{"X-RateLimit-Reset", "2026-11-24T12:05:00.000Z", 5 * time.Minute},      // Mastodon
 		{"X-Rate-Limit-Reset", "1795521660", time.Unix(1795521660, 0).Sub(now)}, // X: Unix time
 		{"X-Ratelimit-Reset", "42.5", 42500 * time.Millisecond},                 // Reddit: seconds
 		{"Retry-After", "soon", 0},
