@@ -648,13 +648,7 @@ func (b *Bluesky) Search(ctx context.Context, q Query, cursor string) (Page, err
 	if !b.hasCredentials() {
 		return Page{}, b.credentialsError()
 	}
-	var terms []string
-	for _, k := range q.Keywords {
-		k = strings.Join(strings.Fields(strings.ReplaceAll(k, `"`, " ")), " ")
-		if k != "" && !slices.Contains(terms, k) {
-			terms = append(terms, k)
-		}
-	}
+	terms := q.Terms()
 	if len(terms) == 0 {
 		return Page{}, errors.New("bsky: query has no keywords")
 	}

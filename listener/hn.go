@@ -123,13 +123,7 @@ func (h *HN) Search(ctx context.Context, q Query, cursor string) (Page, error) {
 		}
 		since = max(t.Unix(), 0)
 	}
-	var terms []string
-	for _, k := range q.Keywords {
-		k = strings.Join(strings.Fields(strings.ReplaceAll(k, `"`, " ")), " ")
-		if k != "" && !slices.Contains(terms, k) {
-			terms = append(terms, k)
-		}
-	}
+	terms := q.Terms()
 	if len(terms) == 0 {
 		return Page{}, errors.New("hn: query has no keywords")
 	}

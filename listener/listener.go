@@ -6,6 +6,8 @@ package listener
 
 import (
 	"context"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/kizuki-dev/kizuki/post"
@@ -20,6 +22,19 @@ type Query struct {
 	// Since is the oldest creation time of interest when there is no
 	// cursor yet (a first poll).
 	Since time.Time
+}
+
+// Terms returns the keywords cleaned for a platform query: quotes dropped,
+// white space folded, empties and repeats removed, in order.
+func (q Query) Terms() []string {
+	var terms []string
+	for _, k := range q.Keywords {
+		k = strings.Join(strings.Fields(strings.ReplaceAll(k, `"`, " ")), " ")
+		if k != "" && !slices.Contains(terms, k) {
+			terms = append(terms, k)
+		}
+	}
+	return terms
 }
 
 // Page is one poll's result: new posts, oldest first, and the cursor to
