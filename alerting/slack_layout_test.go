@@ -156,7 +156,7 @@ func TestBlocksStatus(t *testing.T) {
 			t.Errorf("open alert lacks %s", id)
 		}
 	}
-	if !strings.Contains(open, "2 earlier cases, last resolved by <@U0SATO> on 11/18") {
+	if !strings.Contains(open, "2 earlier cases, last resolved by @U0SATO on 11/18") {
 		t.Errorf("history line missing:\n%s", open)
 	}
 	if !strings.Contains(open, "2026-11-20 18:15 JST") || strings.Contains(open, "09:15") {
