@@ -1,0 +1,300 @@
+package alerting
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/store"
+)
+
+// OutboxStore is the part of the store the Deliverer needs; *store.Store satisfies it.
+type OutboxStore interface {
+	Pending(ctx context.Context, now time.Time, limit int) ([]store.OutboxItem, error)
+	MarkSent(ctx context.Context, key, ref string) error
+	MarkFailed(ctx context.Context, key, errText string, retryAt time.Time) error
+}
+
+// Sender posts one alert and returns the message's timestamp; *Slack satisfies it.
+type Sender interface {
+	Post(ctx context.Context, channel string, a Alert) (ts string, err error)
+}
+
+// SentChecker is implemented by Senders that can tell whether an outbox key was already
+// posted to channel, so that a send whose outcome was never recorded (a crash between Post
+// and MarkSent, a timeout after Slack accepted the message) is not posted twice.
+type SentChecker interface {
+	AlreadyPosted(ctx context.Context, channel, key string) (ts string, ok bool, err error)
+}
+
+// DelivererOptions configure a Deliverer. Outbox and Sender are required.
+type DelivererOptions struct {
+	Outbox OutboxStore
+	Sender Sender
+	// Now is the clock; nil means time.Now. It should be the store's clock: items enqueued
+	// before the Deliverer started are checked with the SentChecker.
+	Now func() time.Time
+	// Sleep waits for d or until ctx ends; nil means a timer.
+	Sleep func(ctx context.Context, d time.Duration) error
+	// Logger receives failed deliveries; nil discards them.
+	Logger *slog.Logger
+	// ChannelInterval is the least time between two posts to one channel; zero or less
+	// means one second (Slack allows about one message per second per channel).
+	ChannelInterval time.Duration
+	// MaxBackoff caps the exponential back-off after a retryable failure (a Retry-After from
+	// Slack is honoured even when longer); zero or less means 15 minutes.
+	MaxBackoff time.Duration
+	// Batch is how many due items one drain takes; zero or less means 100.
+	Batch int
+	// OnSent is called after an item is recorded as sent, with the message's timestamp,
+	// so that the daemon can remember it on the case. Nil means nothing.
+	OnSent func(key, channel, ts string)
+}
+
+// Delivery policy.
+const (
+	dlDefaultInterval   = time.Second
+	dlDefaultMaxBackoff = 15 * time.Minute
+	dlDefaultBatch      = 100
+	dlBaseBackoff       = 2 * time.Second
+	// dlPermanentRetry holds back an item that needs a person (bad token, unknown channel,
+	// invalid payload): it stays in the outbox, visible in its depth, and is tried again
+	// once a day in case the configuration was fixed.
+	dlPermanentRetry = 24 * time.Hour
+)
+
+// Deliverer sends the store's outbox to Slack: every alert decided is written to the outbox
+// first, and the Deliverer posts it, records it as sent, and retries it after failures, so
+// that an alert is neither lost nor, with a SentChecker, posted twice.
+type Deliverer struct {
+	outbox   OutboxStore
+	sender   Sender
+	checker  SentChecker // nil if the Sender cannot check
+	now      func() time.Time
+	sleep    func(context.Context, time.Duration) error
+	log      *slog.Logger
+	interval time.Duration
+	maxBack  time.Duration
+	batch    int
+	onSent   func(key, channel, ts string)
+	started  time.Time
+
+	// mu serializes drains and guards the state below.
+	mu       sync.Mutex
+	lastPost map[string]time.Time // channel → time of the last post attempt
+	holdTill map[string]time.Time // channel → no posts before, after a retryable failure
+	// unrecorded holds keys posted whose MarkSent failed, with their ts, so that the next
+	// drain records them instead of posting again.
+	unrecorded map[string]string
+}
+
+// NewDeliverer returns a Deliverer; see DelivererOptions for defaults.
+func NewDeliverer(opt DelivererOptions) *Deliverer {
+	d := &Deliverer{
+		outbox:     opt.Outbox,
+		sender:     opt.Sender,
+		now:        opt.Now,
+		sleep:      opt.Sleep,
+		log:        opt.Logger,
+		interval:   opt.ChannelInterval,
+		maxBack:    opt.MaxBackoff,
+		batch:      opt.Batch,
+		onSent:     opt.OnSent,
+		lastPost:   map[string]time.Time{},
+		holdTill:   map[string]time.Time{},
+		unrecorded: map[string]string{},
+	}
+	d.checker, _ = opt.Sender.(SentChecker)
+	if d.now == nil {
+		d.now = time.Now
+	}
+	if d.sleep == nil {
+		d.sleep = dlSleep
+	}
+	if d.log == nil {
+		d.log = slog.New(slog.DiscardHandler)
+	}
+	if d.interval <= 0 {
+		d.interval = dlDefaultInterval
+	}
+	if d.maxBack <= 0 {
+		d.maxBack = dlDefaultMaxBackoff
+	}
+	if d.batch <= 0 {
+		d.batch = dlDefaultBatch
+	}
+	d.started = d.now()
+	return d
+}
+
+// Run drains the outbox every interval until ctx ends, then returns nil. Store errors are
+// logged and the next drain tries again.
+func (d *Deliverer) Run(ctx context.Context, every time.Duration) error {
+	for {
+		if _, err := d.DrainOnce(ctx); err != nil && ctx.Err() == nil {
+			d.log.ErrorContext(ctx, "drain outbox", "err", err)
+		}
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err := d.sleep(ctx, every); err != nil || ctx.Err() != nil {
+			return nil
+		}
+	}
+}
+
+// DrainOnce sends the items due now, in the order they were enqueued, pacing each channel,
+// and returns how many were sent. A failed send is recorded on its item, which stays in the
+// outbox; the error is only for the store and for ctx.
+func (d *Deliverer) DrainOnce(ctx context.Context) (sent int, err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+
+	items, err := d.outbox.Pending(ctx, d.now(), d.batch)
+	if err != nil {
+		return 0, fmt.Errorf("drain outbox: %w", err)
+	}
+	for _, it := range items {
+		if err := ctx.Err(); err != nil {
+			return sent, err
+		}
+		if d.now().Before(d.holdTill[it.Channel]) {
+			continue // the channel failed in this drain or an earlier one: keep the order
+		}
+		ok, err := d.dlDeliver(ctx, it)
+		if err != nil {
+			return sent, err
+		}
+		if ok {
+			sent++
+		}
+	}
+	return sent, nil
+}
+
+// dlDeliver sends one item and records the outcome; it reports whether the item was sent.
+// Its error is for the store and ctx only.
+func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem) (bool, error) {
+	if ts, ok := d.unrecorded[it.Key]; ok {
+		return true, d.dlRecord(ctx, it, ts)
+	}
+	if d.checker != nil && d.dlMayHavePosted(it) {
+		ts, ok, err := d.checker.AlreadyPosted(ctx, it.Channel, it.Key)
+		if err != nil {
+			if ctx.Err() != nil {
+				return false, ctx.Err()
+			}
+			// Posting without knowing could duplicate: treat it as a failed send.
+			return false, d.dlFailed(ctx, it, fmt.Errorf("check whether already posted: %w", err))
+		}
+		if ok {
+			d.log.InfoContext(ctx, "alert was already posted; recording it", "key", it.Key, "channel", it.Channel, "ts", ts)
+			return true, d.dlRecord(ctx, it, ts)
+		}
+	}
+
+	var a Alert
+	if err := json.Unmarshal(it.Payload, &a); err != nil {
+		return false, d.dlFailed(ctx, it, fmt.Errorf("decode alert: %w", err))
+	}
+	if err := d.dlPace(ctx, it.Channel); err != nil {
+		return false, err
+	}
+	ts, err := d.sender.Post(ctx, it.Channel, a)
+	d.lastPost[it.Channel] = d.now()
+	if err != nil {
+		if ctx.Err() != nil {
+			// Shutting down: the outcome is unknown, the item stays due; it will be checked
+			// before the next post.
+			return false, ctx.Err()
+		}
+		return false, d.dlFailed(ctx, it, err)
+	}
+	return true, d.dlRecord(ctx, it, ts)
+}
+
+// dlMayHavePosted reports whether an earlier attempt could have reached Slack without being
+// recorded: the item failed before (perhaps after Slack accepted it), or it is older than
+// this Deliverer, so a previous process may have crashed between post and record.
+func (d *Deliverer) dlMayHavePosted(it store.OutboxItem) bool {
+	return it.Attempts > 0 || !it.EnqueuedAt.After(d.started)
+}
+
+// dlPace waits until the channel may receive its next message.
+func (d *Deliverer) dlPace(ctx context.Context, channel string) error {
+	last, ok := d.lastPost[channel]
+	if !ok {
+		return nil
+	}
+	if wait := last.Add(d.interval).Sub(d.now()); wait > 0 {
+		if err := d.sleep(ctx, wait); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// dlRecord marks a posted item as sent; if the store fails, the ts is kept so that the
+// next drain records it instead of posting again.
+func (d *Deliverer) dlRecord(ctx context.Context, it store.OutboxItem, ts string) error {
+	// Once Slack has the message, shutting down must not keep it from being recorded.
+	if err := d.outbox.MarkSent(context.WithoutCancel(ctx), it.Key, ts); err != nil {
+		d.unrecorded[it.Key] = ts
+		return err
+	}
+	delete(d.unrecorded, it.Key)
+	if d.onSent != nil {
+		d.onSent(it.Key, it.Channel, ts)
+	}
+	return nil
+}
+
+// dlFailed records a failed send: a retryable one is tried again after the longer of
+// Slack's Retry-After and the back-off for its attempt, and holds the channel until then;
+// any other is held for a day and logged as an error, since a person must fix it.
+func (d *Deliverer) dlFailed(ctx context.Context, it store.OutboxItem, sendErr error) error {
+	now := d.now()
+	if !Retryable(sendErr) {
+		retryAt := now.Add(dlPermanentRetry)
+		d.log.ErrorContext(ctx, "alert cannot be delivered; fix the configuration",
+			"key", it.Key, "channel", it.Channel, "attempts", it.Attempts+1, "retry_at", retryAt, "err", sendErr)
+		return d.outbox.MarkFailed(context.WithoutCancel(ctx), it.Key, sendErr.Error(), retryAt)
+	}
+	wait := d.dlBackoff(it.Attempts)
+	if ra, ok := RetryAfter(sendErr); ok && ra > wait {
+		wait = ra
+	}
+	retryAt := now.Add(wait)
+	d.holdTill[it.Channel] = retryAt
+	d.log.WarnContext(ctx, "alert delivery failed; will retry",
+		"key", it.Key, "channel", it.Channel, "attempts", it.Attempts+1, "retry_at", retryAt, "err", sendErr)
+	return d.outbox.MarkFailed(context.WithoutCancel(ctx), it.Key, sendErr.Error(), retryAt)
+}
+
+// dlBackoff is the wait after the failure of attempt number attempts (0 for the first):
+// the base doubled per attempt, capped.
+func (d *Deliverer) dlBackoff(attempts int) time.Duration {
+	b := dlBaseBackoff
+	for range attempts {
+		if b >= d.maxBack {
+			break
+		}
+		b *= 2
+	}
+	return min(b, d.maxBack)
+}
+
+// dlSleep waits for dur or until ctx ends.
+func dlSleep(ctx context.Context, dur time.Duration) error {
+	t := time.NewTimer(dur)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
