@@ -34,6 +34,9 @@ type SentChecker interface {
 type DelivererOptions struct {
 	Outbox OutboxStore
 	Sender Sender
+	// Location is the time zone of times in alerts (e.g. Asia/Tokyo); a
+	// time.Location does not survive the outbox's JSON. Nil means UTC.
+	Location *time.Location
 	// Now is the clock; nil means time.Now. It should be the store's clock: items enqueued
 	// before the Deliverer started are checked with the SentChecker.
 	Now func() time.Time
@@ -81,6 +84,7 @@ type Deliverer struct {
 	batch    int
 	onSent   func(key, channel, ts string)
 	started  time.Time
+	loc      *time.Location
 
 	// mu serializes drains and guards the state below.
 	mu       sync.Mutex
@@ -103,6 +107,7 @@ func NewDeliverer(opt DelivererOptions) *Deliverer {
 		maxBack:    opt.MaxBackoff,
 		batch:      opt.Batch,
 		onSent:     opt.OnSent,
+		loc:        opt.Location,
 		lastPost:   map[string]time.Time{},
 		holdTill:   map[string]time.Time{},
 		unrecorded: map[string]string{},
@@ -200,6 +205,7 @@ func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem) (bool, e
 	if err := json.Unmarshal(it.Payload, &a); err != nil {
 		return false, d.dlFailed(ctx, it, fmt.Errorf("decode alert: %w", err))
 	}
+	a.Location = d.loc
 	if err := d.dlPace(ctx, it.Channel); err != nil {
 		return false, err
 	}

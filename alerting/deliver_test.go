@@ -506,3 +506,24 @@ func TestDeliverRunStopsWhenCancelled(t *testing.T) {
 		t.Errorf("posted %d, want 1", got)
 	}
 }
+
+// The time zone does not travel through the outbox's JSON; the Deliverer
+// puts it back so that alerts show local times.
+func TestDeliverSetsLocation(t *testing.T) {
+	t.Parallel()
+	env := dlNewEnv(t)
+	env.enqueue(t, "C1", "p1")
+	tokyo := time.FixedZone("JST", 9*3600)
+	var got *time.Location
+	s := &dlFakeSender{clock: env.clock, fail: func(_ int, _ string, a Alert) error {
+		got = a.Location
+		return nil
+	}}
+	d := NewDeliverer(DelivererOptions{Outbox: env.st, Sender: s, Now: env.clock.Now, Sleep: env.clock.Sleep, Location: tokyo})
+	if n, err := d.DrainOnce(t.Context()); err != nil || n != 1 {
+		t.Fatalf("DrainOnce = %d, %v", n, err)
+	}
+	if got != tokyo {
+		t.Errorf("alert location %v, want %v", got, tokyo)
+	}
+}

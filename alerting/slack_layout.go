@@ -72,8 +72,9 @@ type Alert struct {
 	History []store.CaseRef
 	// Case is the current state: open, claimed (Assignee), snoozed, resolved.
 	Case store.Case
-	// Location is the time zone for times in the alert; nil means UTC.
-	Location *time.Location
+	// Location is the time zone for times in the alert; nil means UTC. It
+	// does not travel through the outbox's JSON: the Deliverer sets it.
+	Location *time.Location `json:"-"`
 }
 
 func (a *Alert) loc() *time.Location {

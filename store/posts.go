@@ -139,9 +139,14 @@ func (s *Store) recordPosts(tx *bolt.Tx, recs []Recorded) ([]bool, error) {
 				return nil, fmt.Errorf("post %s: count: %w", id, err)
 			}
 			if key := AuthorKey(r.Post); key != "" {
-				ref := CaseRef{ID: id, Status: StatusAlerted, At: r.RecordedAt.UTC()}
-				if err := putJSON(authors, joinKey(key, id), ref); err != nil {
-					return nil, fmt.Errorf("post %s: author history: %w", id, err)
+				// A case opened before the post was recorded (the daemon
+				// enqueues alerts first, so a crash cannot lose them) has
+				// already written the better entry.
+				if authors.Get(joinKey(key, id)) == nil {
+					ref := CaseRef{ID: id, Status: StatusAlerted, At: r.RecordedAt.UTC()}
+					if err := putJSON(authors, joinKey(key, id), ref); err != nil {
+						return nil, fmt.Errorf("post %s: author history: %w", id, err)
+					}
 				}
 			}
 		}

@@ -1,0 +1,28 @@
+package daemon
+
+import (
+	"github.com/kizuki-dev/kizuki/index"
+	"github.com/kizuki-dev/kizuki/matcher"
+	"github.com/kizuki-dev/kizuki/post"
+	"github.com/kizuki-dev/kizuki/store"
+)
+
+// toDoc is the index document of a decided post.
+func toDoc(p *post.Post, d *matcher.Decision) index.Doc {
+	doc := index.Doc{
+		ID: p.ID, Platform: p.Platform, URL: p.URL, Brand: d.Brand, Category: string(d.Category),
+		AuthorHandle: p.Author.Handle, AuthorName: p.Author.Name, Lang: p.Lang, Text: p.Text,
+		Tagged: d.Tagged, InConversation: d.InConversation, Alert: d.Alert, Score: d.Score,
+		Followers: p.Author.Followers, CreatedAt: p.CreatedAt,
+	}
+	for _, c := range p.Context {
+		doc.Context = append(doc.Context, index.ContextPost{ID: c.ID, AuthorHandle: c.Author.Handle, Text: c.Text, CreatedAt: c.CreatedAt})
+	}
+	return doc
+}
+
+// toStoreDecision is the store's copy of a decision.
+func toStoreDecision(d *matcher.Decision) store.Decision {
+	return store.Decision{Brand: d.Brand, Category: string(d.Category), Score: d.Score, Alert: d.Alert,
+		Relevant: d.Relevant, Tagged: d.Tagged, InConversation: d.InConversation, Reasons: d.Reasons}
+}
