@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/kizuki-dev/kizuki/config"
 )
 
 func main() {
@@ -37,6 +39,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdCheck(ctx, env, args[1:])
 	case "replay":
 		err = cmdReplay(ctx, env, args[1:])
+	case "init":
+		_, err = io.WriteString(env.stdout, config.Starter())
 	case "search":
 		err = cmdSearch(ctx, env, args[1:])
 	case "report", "export":
@@ -76,6 +80,7 @@ func usage(w io.Writer) {
 
 Usage:
   kizuki run                                  the built-in demo (no keys, no network)
+  kizuki init > kizuki.yaml                   a starter daemon configuration, every option commented
   kizuki check --rules DIR                    validate rule files: file:line: message
   kizuki replay --rules DIR --input FILE|-    decide offline, one decision per post
          [--format jsonl|table] [--skip-bad] [--no-builtin] [--data-dir DIR]

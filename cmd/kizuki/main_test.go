@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/kizuki-dev/kizuki/config"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files in testdata/")
@@ -152,5 +154,20 @@ func golden(t *testing.T, path, got string) {
 	}
 	if string(want) != got {
 		t.Errorf("%s differs from the output (go test ./cmd/kizuki -update rewrites it after review):\n--- got\n%s", path, got)
+	}
+}
+
+func TestInitPrintsALoadableStarter(t *testing.T) {
+	code, out, errs := kizuki(t, "", "init")
+	if code != 0 || !strings.Contains(out, "sources:") {
+		t.Fatalf("init: code %d, stderr %q", code, errs)
+	}
+	path := filepath.Join(t.TempDir(), "kizuki.yaml")
+	if err := os.WriteFile(path, []byte(out), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	env := func(name string) string { return "test-" + name }
+	if _, err := config.Load(path, env); err != nil {
+		t.Fatalf("the starter does not load: %v", err)
 	}
 }
