@@ -7,8 +7,8 @@ import (
 	"github.com/kizuki-dev/kizuki/store"
 )
 
-// toDoc is the index document of a decided post.
-func toDoc(p *post.Post, d *matcher.Decision) index.Doc {
+// IndexDoc is the index document of a decided post.
+func IndexDoc(p *post.Post, d *matcher.Decision) index.Doc {
 	doc := index.Doc{
 		ID: p.ID, Platform: p.Platform, URL: p.URL, Brand: d.Brand, Category: string(d.Category),
 		AuthorHandle: p.Author.Handle, AuthorName: p.Author.Name, Lang: p.Lang, Text: p.Text,
@@ -21,8 +21,8 @@ func toDoc(p *post.Post, d *matcher.Decision) index.Doc {
 	return doc
 }
 
-// toStoreDecision is the store's copy of a decision.
-func toStoreDecision(d *matcher.Decision) store.Decision {
+// StoreDecision is the store's copy of a decision.
+func StoreDecision(d *matcher.Decision) store.Decision {
 	return store.Decision{Brand: d.Brand, Category: string(d.Category), Score: d.Score, Alert: d.Alert,
 		Relevant: d.Relevant, Tagged: d.Tagged, InConversation: d.InConversation, Reasons: d.Reasons}
 }

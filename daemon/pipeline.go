@@ -157,8 +157,8 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 	recs := make([]store.Recorded, len(posts))
 	for i := range posts {
 		decs[i] = m.Decide(&posts[i])
-		docs[i] = toDoc(&posts[i], &decs[i])
-		recs[i] = store.Recorded{Post: posts[i], Decision: toStoreDecision(&decs[i])}
+		docs[i] = IndexDoc(&posts[i], &decs[i])
+		recs[i] = store.Recorded{Post: posts[i], Decision: StoreDecision(&decs[i])}
 	}
 	if len(docs) > 0 {
 		if err := p.index.Index(ctx, docs); err != nil {

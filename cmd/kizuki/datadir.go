@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/kizuki-dev/kizuki/daemon"
 	"github.com/kizuki-dev/kizuki/index"
 	"github.com/kizuki-dev/kizuki/matcher"
 	"github.com/kizuki-dev/kizuki/post"
@@ -67,8 +68,8 @@ func (d *dataDir) record(ctx context.Context, posts []post.Post, decs []matcher.
 			continue
 		}
 		inBatch[posts[i].ID] = true
-		docs = append(docs, toDoc(&posts[i], &decs[i]))
-		recs = append(recs, store.Recorded{Post: posts[i], Decision: toStoreDecision(&decs[i])})
+		docs = append(docs, daemon.IndexDoc(&posts[i], &decs[i]))
+		recs = append(recs, store.Recorded{Post: posts[i], Decision: daemon.StoreDecision(&decs[i])})
 	}
 	if len(docs) == 0 {
 		return 0, nil
@@ -86,22 +87,4 @@ func (d *dataDir) record(ctx context.Context, posts []post.Post, decs []matcher.
 		}
 	}
 	return fresh, nil
-}
-
-func toDoc(p *post.Post, d *matcher.Decision) index.Doc {
-	doc := index.Doc{
-		ID: p.ID, Platform: p.Platform, URL: p.URL, Brand: d.Brand, Category: string(d.Category),
-		AuthorHandle: p.Author.Handle, AuthorName: p.Author.Name, Lang: p.Lang, Text: p.Text,
-		Tagged: d.Tagged, InConversation: d.InConversation, Alert: d.Alert, Score: d.Score,
-		Followers: p.Author.Followers, CreatedAt: p.CreatedAt,
-	}
-	for _, c := range p.Context {
-		doc.Context = append(doc.Context, index.ContextPost{ID: c.ID, AuthorHandle: c.Author.Handle, Text: c.Text, CreatedAt: c.CreatedAt})
-	}
-	return doc
-}
-
-func toStoreDecision(d *matcher.Decision) store.Decision {
-	return store.Decision{Brand: d.Brand, Category: string(d.Category), Score: d.Score, Alert: d.Alert,
-		Relevant: d.Relevant, Tagged: d.Tagged, InConversation: d.InConversation, Reasons: d.Reasons}
 }
