@@ -171,3 +171,33 @@ func TestInitPrintsALoadableStarter(t *testing.T) {
 		t.Fatalf("the starter does not load: %v", err)
 	}
 }
+
+// TestRunOnce polls a JSON Lines source through the whole pipeline twice:
+// the first run alerts in the terminal, the second finds nothing new.
+func TestRunOnce(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir, _ := filepath.Abs("testdata/rules")
+	posts, _ := filepath.Abs("testdata/posts.jsonl")
+	cfg := filepath.Join(dir, "kizuki.yaml")
+	body := "timezone: Asia/Tokyo\ndata_dir: " + filepath.Join(dir, "data") + "\nrules: [" + rulesDir + "]\nsources:\n  - type: file\n    name: export\n    path: " + posts + "\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := kizuki(t, "", "run", "--config", cfg, "--once")
+	if code != 0 {
+		t.Fatalf("first run: code %d\n%s", code, errs)
+	}
+	if n := strings.Count(out, "■ "); n != 6 {
+		t.Errorf("first run printed %d alerts, want the 6 alerting posts of testdata/posts.jsonl:\n%s", n, out)
+	}
+	if !strings.Contains(out, "JST") {
+		t.Errorf("alert times are not in the configured zone:\n%s", out)
+	}
+	code, out, errs = kizuki(t, "", "run", "--config", cfg, "--once")
+	if code != 0 || strings.Contains(out, "■ ") {
+		t.Fatalf("second run: code %d, printed alerts again:\n%s\n%s", code, out, errs)
+	}
+	if code, _, _ := kizuki(t, "", "run", "--config", cfg); code != 2 {
+		t.Errorf("run --config without --once: code %d, want 2 (not built yet)", code)
+	}
+}

@@ -21,11 +21,18 @@ func cmdRun(ctx context.Context, env *env, args []string) error {
 	fs.SetOutput(env.stderr)
 	config := fs.String("config", "", "daemon configuration (kizuki.yaml); without it, the built-in demo runs")
 	pace := fs.Duration("pace", -1, "pause between demo alerts (default 40ms on a terminal, none otherwise)")
+	once := fs.Bool("once", false, "with --config: poll every source once, record, deliver the alerts, and exit")
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *config != "" {
-		return fmt.Errorf("%w: the daemon (--config) is not built yet; without --config the demo runs", errUsage)
+		if !*once {
+			return fmt.Errorf("%w: the scheduled daemon is not built yet: use --config FILE --once (e.g. from cron)", errUsage)
+		}
+		return runOnce(ctx, env, *config)
+	}
+	if *once {
+		return fmt.Errorf("%w: --once needs --config FILE", errUsage)
 	}
 	tty := isTerminal(env.stdout)
 	if *pace < 0 {
