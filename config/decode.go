@@ -709,7 +709,7 @@ func (d *decoder) http(c *Config, p pair) {
 	}
 	host, port, err := net.SplitHostPort(c.HTTP.Listen)
 	n, perr := strconv.Atoi(port)
-	if err != nil || perr != nil || n < 1 || n > 65535 {
+	if err != nil || perr != nil || n < 0 || n > 65535 {
 		d.at(listen.val, "e.g. listen: 127.0.0.1:9090", "http.listen %q is not host:port", clip(c.HTTP.Listen))
 		c.HTTP.Listen = DefaultListen
 		return

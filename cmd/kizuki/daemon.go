@@ -18,10 +18,10 @@ import (
 	"github.com/kizuki-dev/kizuki/rules"
 )
 
-// runOnce polls every configured source once, records what is new,
-// delivers the alerts (Slack when configured, else this terminal) and
-// returns. The scheduled daemon builds on the same parts.
-func runOnce(ctx context.Context, env *env, path string) error {
+// runConfig runs with a configuration: once (poll every source once,
+// record, deliver the alerts to Slack or this terminal, return) or as the
+// scheduled daemon until ctx ends (SIGINT/SIGTERM).
+func runConfig(ctx context.Context, env *env, path string, once bool) error {
 	cfg, err := config.Load(path, os.Getenv)
 	if err != nil {
 		if probs, ok := err.(rules.Problems); ok {
@@ -66,6 +66,20 @@ func runOnce(ctx context.Context, env *env, path string) error {
 		Matcher: func() *matcher.Matcher { return m }, Store: dd.st, Index: dd.ix, Routes: routes,
 		Location: cfg.Location, Logger: log, Query: func() listener.Query { return query },
 	})
+	var sender alerting.Sender = terminalSender{&alerting.Terminal{W: env.stdout, Color: isTerminal(env.stdout), Location: cfg.Location}}
+	if cfg.Slack != nil {
+		sender = alerting.NewSlack(alerting.SlackOptions{Token: cfg.Slack.BotToken.Value(), APIURL: cfg.Slack.APIURL, Logger: log})
+	}
+	d := alerting.NewDeliverer(alerting.DelivererOptions{Outbox: dd.st, Sender: sender, Location: cfg.Location, Logger: log})
+	if !once {
+		jobs := make([]daemon.Job, len(sources))
+		for i, src := range sources {
+			jobs[i] = daemon.Job{Source: src, Schedule: cfg.Sources[i].Schedule}
+		}
+		fmt.Fprintf(env.stderr, "kizuki: daemon with %d sources, data in %s, health on %s; Ctrl-C stops\n", len(jobs), cfg.DataDir, cfg.HTTP.Listen)
+		return daemon.Run(ctx, daemon.Options{Pipeline: p, Jobs: jobs, Deliver: d, Location: cfg.Location,
+			Logger: slog.New(slog.NewTextHandler(env.stderr, nil)), Listen: cfg.HTTP.Listen})
+	}
 	errs := p.PollAll(ctx, sources)
 	names := make([]string, 0, len(errs))
 	for name := range errs {
@@ -79,11 +93,6 @@ func runOnce(ctx context.Context, env *env, path string) error {
 			fmt.Fprintf(env.stderr, "source %s: %v\n", name, errs[name])
 		}
 	}
-	var sender alerting.Sender = terminalSender{&alerting.Terminal{W: env.stdout, Color: isTerminal(env.stdout), Location: cfg.Location}}
-	if cfg.Slack != nil {
-		sender = alerting.NewSlack(alerting.SlackOptions{Token: cfg.Slack.BotToken.Value(), APIURL: cfg.Slack.APIURL, Logger: log})
-	}
-	d := alerting.NewDeliverer(alerting.DelivererOptions{Outbox: dd.st, Sender: sender, Location: cfg.Location, Logger: log})
 	sent, err := d.DrainOnce(ctx)
 	if err != nil {
 		return fmt.Errorf("deliver alerts: %w", err)

@@ -9,7 +9,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/kizuki-dev/kizuki/config"
 )
@@ -197,7 +199,84 @@ func TestRunOnce(t *testing.T) {
 	if code != 0 || strings.Contains(out, "■ ") {
 		t.Fatalf("second run: code %d, printed alerts again:\n%s\n%s", code, out, errs)
 	}
-	if code, _, _ := kizuki(t, "", "run", "--config", cfg); code != 2 {
-		t.Errorf("run --config without --once: code %d, want 2 (not built yet)", code)
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestDaemon runs the scheduled daemon in-process on a file source: the
+// existing posts alert, a post appended later alerts on a following poll,
+// and cancelling (as SIGTERM does) stops it cleanly.
+func TestDaemon(t *testing.T) {
+	dir := t.TempDir()
+	rulesDir, _ := filepath.Abs("testdata/rules")
+	src, err := os.ReadFile("testdata/posts.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts := filepath.Join(dir, "posts.jsonl")
+	if err := os.WriteFile(posts, src, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "kizuki.yaml")
+	body := "data_dir: " + filepath.Join(dir, "data") + "\nrules: [" + rulesDir + "]\nhttp:\n  listen: 127.0.0.1:0\nsources:\n  - type: file\n    name: export\n    path: " + posts + "\n    schedule: \"@every 1s\"\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, []string{"run", "--config", cfg}, strings.NewReader(""), &out, &errb) }()
+	waitFor := func(n int) {
+		t.Helper()
+		// A bound against a hang, not a performance assertion.
+		deadline := time.Now().Add(60 * time.Second)
+		for strings.Count(out.String(), "■ ") < n {
+			select {
+			case code := <-done:
+				t.Fatalf("daemon exited early with code %d:\n%s", code, errb.String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("waited for %d alerts; have:\n%s\nstderr:\n%s", n, out.String(), errb.String())
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+	}
+	waitFor(6)
+	f, err := os.OpenFile(posts, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString(`{"id":"x:100","platform":"x","author":{"handle":"late"},"text":"Kumo Mobile is a scam, I am calling a lawyer","created_at":"2026-11-20T10:00:00Z"}` + "\n")
+	f.Close()
+	waitFor(7)
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Fatalf("daemon exit code %d: %s", code, errb.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("daemon did not stop after cancel")
+	}
+	if n := strings.Count(out.String(), "■ "); n != 7 {
+		t.Errorf("%d alerts in all, want 7 (each once)", n)
 	}
 }

@@ -26,10 +26,7 @@ func cmdRun(ctx context.Context, env *env, args []string) error {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	if *config != "" {
-		if !*once {
-			return fmt.Errorf("%w: the scheduled daemon is not built yet: use --config FILE --once (e.g. from cron)", errUsage)
-		}
-		return runOnce(ctx, env, *config)
+		return runConfig(ctx, env, *config, *once)
 	}
 	if *once {
 		return fmt.Errorf("%w: --once needs --config FILE", errUsage)

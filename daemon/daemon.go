@@ -1,0 +1,151 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/robfig/cron/v3"
+
+	"github.com/kizuki-dev/kizuki/listener"
+)
+
+// Job is one scheduled source.
+type Job struct {
+	Source   listener.Source
+	Schedule string // a robfig/cron spec: "@every 2m", "*/5 * * * *"
+}
+
+// Drainer delivers the outbox; *alerting.Deliverer is one.
+type Drainer interface {
+	DrainOnce(ctx context.Context) (int, error)
+}
+
+// Options configure Run.
+type Options struct {
+	Pipeline *Pipeline
+	Jobs     []Job
+	Deliver  Drainer
+	// DeliverEvery is how often the outbox is drained (default 2 s).
+	DeliverEvery time.Duration
+	Location     *time.Location
+	Logger       *slog.Logger
+	// Listen is the address of /healthz and /readyz ("" serves nothing).
+	Listen string
+	// ShutdownTimeout bounds the wait for in-flight polls (default 30 s).
+	ShutdownTimeout time.Duration
+}
+
+// Run schedules every source with cron, drains the outbox, serves health
+// endpoints, and on ctx's end stops scheduling, waits for in-flight work
+// (bounded) and returns. A poll of a source never overlaps the next poll
+// of the same source: a slow source skips a tick rather than piling up.
+func Run(ctx context.Context, opt Options) error {
+	log := opt.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	loc := opt.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	every := opt.DeliverEvery
+	if every <= 0 {
+		every = 2 * time.Second
+	}
+	grace := opt.ShutdownTimeout
+	if grace <= 0 {
+		grace = 30 * time.Second
+	}
+	c := cron.New(cron.WithLocation(loc), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	var polls sync.WaitGroup
+	var ready atomic.Bool
+	for _, j := range opt.Jobs {
+		src := j.Source
+		if _, err := c.AddFunc(j.Schedule, func() {
+			polls.Add(1)
+			defer polls.Done()
+			if ctx.Err() != nil {
+				return
+			}
+			st, err := opt.Pipeline.PollOnce(ctx, src)
+			if err != nil {
+				log.Warn("poll failed", "source", src.Name(), "err", err)
+				return
+			}
+			log.Info("polled", "source", src.Name(), "fetched", st.Fetched, "new", st.New, "alerts", st.Alerts, "held", st.Held)
+		}); err != nil {
+			return fmt.Errorf("schedule source %s (%q): %w", src.Name(), j.Schedule, err)
+		}
+	}
+
+	var srv *http.Server
+	if opt.Listen != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+			if !ready.Load() {
+				http.Error(w, "starting", http.StatusServiceUnavailable)
+				return
+			}
+			fmt.Fprintln(w, "ready")
+		})
+		ln, err := net.Listen("tcp", opt.Listen)
+		if err != nil {
+			return fmt.Errorf("listen on %s: %w", opt.Listen, err)
+		}
+		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() {
+			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				log.Error("health server", "err", err)
+			}
+		}()
+	}
+
+	c.Start()
+	ready.Store(true)
+	log.Info("daemon started", "sources", len(opt.Jobs))
+	tick := time.NewTicker(every)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			ready.Store(false)
+			stopped := c.Stop() // no new polls; running ones see ctx and end
+			done := make(chan struct{})
+			go func() { polls.Wait(); <-stopped.Done(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(grace):
+				log.Warn("shutdown: polls still running after the grace period", "grace", grace)
+			}
+			if srv != nil {
+				sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+				srv.Shutdown(sctx)
+				cancel()
+			}
+			// One last delivery of what the finished polls enqueued.
+			fctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			if opt.Deliver != nil {
+				if _, err := opt.Deliver.DrainOnce(fctx); err != nil {
+					log.Warn("final delivery", "err", err)
+				}
+			}
+			cancel()
+			log.Info("daemon stopped")
+			return nil
+		case <-tick.C:
+			if opt.Deliver != nil {
+				if _, err := opt.Deliver.DrainOnce(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("delivery", "err", err)
+				}
+			}
+		}
+	}
+}
