@@ -40,6 +40,9 @@ type Options struct {
 	Listen string
 	// ShutdownTimeout bounds the wait for in-flight polls (default 30 s).
 	ShutdownTimeout time.Duration
+	// OnReady, if set, is called once everything is scheduled, with the
+	// health server's address ("" without one).
+	OnReady func(addr string)
 }
 
 // Run schedules every source with cron, drains the outbox, serves health
@@ -86,6 +89,7 @@ func Run(ctx context.Context, opt Options) error {
 	}
 
 	var srv *http.Server
+	addr := ""
 	if opt.Listen != "" {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
@@ -100,6 +104,7 @@ func Run(ctx context.Context, opt Options) error {
 		if err != nil {
 			return fmt.Errorf("listen on %s: %w", opt.Listen, err)
 		}
+		addr = ln.Addr().String()
 		srv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		go func() {
 			if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
@@ -110,7 +115,10 @@ func Run(ctx context.Context, opt Options) error {
 
 	c.Start()
 	ready.Store(true)
-	log.Info("daemon started", "sources", len(opt.Jobs))
+	log.Info("daemon started", "sources", len(opt.Jobs), "health", addr)
+	if opt.OnReady != nil {
+		opt.OnReady(addr)
+	}
 	tick := time.NewTicker(every)
 	defer tick.Stop()
 	for {
