@@ -43,7 +43,9 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		_, err = io.WriteString(env.stdout, config.Starter())
 	case "search":
 		err = cmdSearch(ctx, env, args[1:])
-	case "report", "export":
+	case "export":
+		err = cmdExport(ctx, env, args[1:])
+	case "report":
 		err = fmt.Errorf("%w: %q is not built yet: it needs the index and store (see the open issues)", errUsage, args[0])
 	case "help", "-h", "--help":
 		usage(stdout)
@@ -84,6 +86,7 @@ Usage:
   kizuki check --rules DIR                    validate rule files: file:line: message
   kizuki replay --rules DIR --input FILE|-    decide offline, one decision per post
          [--format jsonl|table] [--skip-bad] [--no-builtin] [--data-dir DIR]
+  kizuki export [--category positive] [--since 7d] [--brand B] [--format csv|jsonl] [--bom]
   kizuki search QUERY [--data-dir DIR] [--since 7d] [--brand B] [--category C]
          [--platform P] [--limit N] [--sort newest|best] [--format table|jsonl]
 
