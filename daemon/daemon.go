@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/robfig/cron/v3"
 
 	"github.com/kizuki-dev/kizuki/listener"
@@ -40,13 +41,15 @@ type Options struct {
 	Listen string
 	// ShutdownTimeout bounds the wait for in-flight polls (default 30 s).
 	ShutdownTimeout time.Duration
+	// OutboxDepth, if set, feeds the kizuki_outbox_depth gauge.
+	OutboxDepth func() (int, error)
 	// OnReady, if set, is called once everything is scheduled, with the
 	// health server's address ("" without one).
 	OnReady func(addr string)
 }
 
 // Run schedules every source with cron, drains the outbox, serves health
-// endpoints, and on ctx's end stops scheduling, waits for in-flight work
+// endpoints and Prometheus /metrics, and on ctx's end stops scheduling, waits for in-flight work
 // (bounded) and returns. A poll of a source never overlaps the next poll
 // of the same source: a slow source skips a tick rather than piling up.
 func Run(ctx context.Context, opt Options) error {
@@ -67,6 +70,7 @@ func Run(ctx context.Context, opt Options) error {
 		grace = 30 * time.Second
 	}
 	c := cron.New(cron.WithLocation(loc), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	met := newMetrics(opt.OutboxDepth)
 	var polls sync.WaitGroup
 	var ready atomic.Bool
 	for _, j := range opt.Jobs {
@@ -77,9 +81,16 @@ func Run(ctx context.Context, opt Options) error {
 			if ctx.Err() != nil {
 				return
 			}
+			start := time.Now()
 			st, err := opt.Pipeline.PollOnce(ctx, src)
+			name := src.Name()
+			met.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
+			met.fetched.WithLabelValues(name).Add(float64(st.Fetched))
+			met.newPosts.WithLabelValues(name).Add(float64(st.New))
+			met.alerts.WithLabelValues(name).Add(float64(st.Alerts))
 			if err != nil {
-				log.Warn("poll failed", "source", src.Name(), "err", err)
+				met.errors.WithLabelValues(name).Inc()
+				log.Warn("poll failed", "source", name, "err", err)
 				return
 			}
 			log.Info("polled", "source", src.Name(), "fetched", st.Fetched, "new", st.New, "alerts", st.Alerts, "held", st.Held)
@@ -93,6 +104,7 @@ func Run(ctx context.Context, opt Options) error {
 	if opt.Listen != "" {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
+		mux.Handle("/metrics", promhttp.HandlerFor(met.reg, promhttp.HandlerOpts{}))
 		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 			if !ready.Load() {
 				http.Error(w, "starting", http.StatusServiceUnavailable)

@@ -34,7 +34,8 @@ func TestRunServesHealthSchedulesAndStops(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- Run(ctx, Options{Pipeline: e.p, Jobs: []Job{{Source: src, Schedule: "@every 1s"}}, Deliver: drain,
-			DeliverEvery: 50 * time.Millisecond, Listen: "127.0.0.1:0", OnReady: func(a string) { addrc <- a }})
+			DeliverEvery: 50 * time.Millisecond, Listen: "127.0.0.1:0", OnReady: func(a string) { addrc <- a },
+			OutboxDepth: e.st.OutboxDepth})
 	}()
 	addr := <-addrc
 	for _, path := range []string{"/healthz", "/readyz"} {
@@ -61,6 +62,18 @@ func TestRunServesHealthSchedulesAndStops(t *testing.T) {
 	}
 	if cur, _ := e.st.Cursor(context.Background(), "fake"); cur != "c1" {
 		t.Errorf("cursor %q after a poll, want c1", cur)
+	}
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, want := range []string{`kizuki_posts_new_total{source="fake"} 1`, `kizuki_alerts_enqueued_total{source="fake"} 1`,
+		"kizuki_outbox_depth 1", `kizuki_poll_duration_seconds_count{source="fake"}`} {
+		if !strings.Contains(string(body), want) {
+			t.Errorf("/metrics lacks %q", want)
+		}
 	}
 	before := drain.n.Load()
 	cancel()

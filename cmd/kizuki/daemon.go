@@ -78,7 +78,7 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 		}
 		fmt.Fprintf(env.stderr, "kizuki: daemon with %d sources, data in %s, health on %s; Ctrl-C stops\n", len(jobs), cfg.DataDir, cfg.HTTP.Listen)
 		return daemon.Run(ctx, daemon.Options{Pipeline: p, Jobs: jobs, Deliver: d, Location: cfg.Location,
-			Logger: slog.New(slog.NewTextHandler(env.stderr, nil)), Listen: cfg.HTTP.Listen})
+			Logger: slog.New(slog.NewTextHandler(env.stderr, nil)), Listen: cfg.HTTP.Listen, OutboxDepth: dd.st.OutboxDepth})
 	}
 	errs := p.PollAll(ctx, sources)
 	names := make([]string, 0, len(errs))
