@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 
 	"github.com/kizuki-dev/kizuki/alerting"
 	"github.com/kizuki-dev/kizuki/config"
@@ -41,6 +42,10 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 	if err != nil {
 		return err
 	}
+	// The current rules: a reload swaps them; each poll uses the rules
+	// current when it starts.
+	var current atomic.Pointer[matcher.Matcher]
+	current.Store(m)
 	dd, err := openDataDir(cfg.DataDir, false)
 	if err != nil {
 		return err
@@ -61,10 +66,12 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 	} else {
 		routes.Default = "terminal"
 	}
-	query := keywordQuery(set)
+	var query atomic.Pointer[listener.Query]
+	q := keywordQuery(set)
+	query.Store(&q)
 	p := daemon.NewPipeline(daemon.PipelineOptions{
-		Matcher: func() *matcher.Matcher { return m }, Store: dd.st, Index: dd.ix, Routes: routes,
-		Location: cfg.Location, Logger: log, Query: func() listener.Query { return query },
+		Matcher: current.Load, Store: dd.st, Index: dd.ix, Routes: routes,
+		Location: cfg.Location, Logger: log, Query: func() listener.Query { return *query.Load() },
 	})
 	var sender alerting.Sender = terminalSender{&alerting.Terminal{W: env.stdout, Color: isTerminal(env.stdout), Location: cfg.Location}}
 	if cfg.Slack != nil {
@@ -76,7 +83,30 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 		for i, src := range sources {
 			jobs[i] = daemon.Job{Source: src, Schedule: cfg.Sources[i].Schedule}
 		}
-		fmt.Fprintf(env.stderr, "kizuki: daemon with %d sources, data in %s, health on %s; Ctrl-C stops\n", len(jobs), cfg.DataDir, cfg.HTTP.Listen)
+		fmt.Fprintf(env.stderr, "kizuki: daemon with %d sources, data in %s, health on %s; Ctrl-C stops, SIGHUP reloads the rules\n", len(jobs), cfg.DataDir, cfg.HTTP.Listen)
+		go func() {
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case <-env.reload:
+					// An invalid change is rejected with its reasons; the
+					// old rules stay in force.
+					set, err := loadRuleDirs(cfg.Rules, env)
+					if err == nil {
+						var nm *matcher.Matcher
+						if nm, err = matcher.Compile(set, matcher.Config{}); err == nil {
+							current.Store(nm)
+							q := keywordQuery(set)
+							query.Store(&q)
+							fmt.Fprintf(env.stderr, "kizuki: rules reloaded: %s\n", set.Summary())
+							continue
+						}
+					}
+					fmt.Fprintf(env.stderr, "kizuki: reload rejected, the previous rules stay in force: %v\n", err)
+				}
+			}
+		}()
 		return daemon.Run(ctx, daemon.Options{Pipeline: p, Jobs: jobs, Deliver: d, Location: cfg.Location,
 			Logger: slog.New(slog.NewTextHandler(env.stderr, nil)), Listen: cfg.HTTP.Listen, OutboxDepth: dd.st.OutboxDepth})
 	}

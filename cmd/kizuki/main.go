@@ -16,7 +16,19 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	// Only main turns signals into events: SIGHUP asks the daemon to reload.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	reload := make(chan struct{}, 1)
+	go func() {
+		for range hup {
+			select {
+			case reload <- struct{}{}:
+			default: // a reload is already pending
+			}
+		}
+	}()
+	code := runWith(ctx, os.Args[1:], &env{stdin: os.Stdin, stdout: os.Stdout, stderr: os.Stderr, reload: reload})
 	stop()
 	os.Exit(code)
 }
@@ -26,11 +38,15 @@ var errUsage = errors.New("usage")
 
 // exit codes: 0 fine, 1 the input or rules have problems, 2 wrong usage.
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	return runWith(ctx, args, &env{stdin: stdin, stdout: stdout, stderr: stderr})
+}
+
+func runWith(ctx context.Context, args []string, env *env) int {
+	stdout, stderr := env.stdout, env.stderr
 	if len(args) == 0 {
 		usage(stderr)
 		return 2
 	}
-	env := &env{stdin: stdin, stdout: stdout, stderr: stderr}
 	var err error
 	switch args[0] {
 	case "run":
@@ -75,6 +91,8 @@ var errReported = errors.New("problems reported")
 type env struct {
 	stdin          io.Reader
 	stdout, stderr io.Writer
+	// reload receives an event per SIGHUP (nil: never).
+	reload <-chan struct{}
 }
 
 func usage(w io.Writer) {

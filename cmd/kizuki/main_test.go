@@ -224,7 +224,17 @@ func (s *syncBuffer) String() string {
 // and cancelling (as SIGTERM does) stops it cleanly.
 func TestDaemon(t *testing.T) {
 	dir := t.TempDir()
-	rulesDir, _ := filepath.Abs("testdata/rules")
+	rulesDir := filepath.Join(dir, "rules")
+	kumoRule, err := os.ReadFile("testdata/rules/kumo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(rulesDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rulesDir, "kumo.yaml"), kumoRule, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	src, err := os.ReadFile("testdata/posts.jsonl")
 	if err != nil {
 		t.Fatal(err)
@@ -242,7 +252,10 @@ func TestDaemon(t *testing.T) {
 	defer cancel()
 	var out, errb syncBuffer
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"run", "--config", cfg}, strings.NewReader(""), &out, &errb) }()
+	reload := make(chan struct{}, 1)
+	go func() {
+		done <- runWith(ctx, []string{"run", "--config", cfg}, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb, reload: reload})
+	}()
 	waitFor := func(n int) {
 		t.Helper()
 		// A bound against a hang, not a performance assertion.
@@ -267,6 +280,50 @@ func TestDaemon(t *testing.T) {
 	f.WriteString(`{"id":"x:100","platform":"x","author":{"handle":"late"},"text":"Kumo Mobile is a scam, I am calling a lawyer","created_at":"2026-11-20T10:00:00Z"}` + "\n")
 	f.Close()
 	waitFor(7)
+
+	// SIGHUP with a broken rule file: rejected, the old rules stay.
+	appendPost := func(line string) {
+		f, err := os.OpenFile(posts, os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.WriteString(line + "\n")
+		f.Close()
+	}
+	if err := os.WriteFile(filepath.Join(rulesDir, "kumo.yaml"), []byte("brand: Kumo Mobile\nkeywords: []\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- struct{}{}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(errb.String(), "reload rejected"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no rejection reported:\n%s", errb.String())
+		}
+	}
+	if !strings.Contains(errb.String(), "kumo.yaml:2:") {
+		t.Errorf("the rejection does not say file:line:\n%s", errb.String())
+	}
+	appendPost(`{"id":"x:101","platform":"x","author":{"handle":"late2"},"text":"Kumo Mobile leaked my data, this is a scam","created_at":"2026-11-20T10:01:00Z"}`)
+	waitFor(8) // still decided with the old rules
+
+	// A good change is taken: a new brand alerts from the next poll on.
+	sora := "brand: Sora Cafe\nkeywords: [\"Sora Cafe\"]\n"
+	if err := os.WriteFile(filepath.Join(rulesDir, "kumo.yaml"), kumoRule, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(rulesDir, "sora.yaml"), []byte(sora), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	reload <- struct{}{}
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(errb.String(), "rules reloaded: 2 brands"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("reload not reported:\n%s", errb.String())
+		}
+	}
+	appendPost(`{"id":"x:102","platform":"x","author":{"handle":"late3"},"text":"Sora Cafe is a scam, calling a lawyer","created_at":"2026-11-20T10:02:00Z"}`)
+	waitFor(9)
+	if !strings.Contains(out.String(), "Sora Cafe") {
+		t.Errorf("no alert for the reloaded brand:\n%s", out.String())
+	}
 	cancel()
 	select {
 	case code := <-done:
@@ -276,7 +333,7 @@ func TestDaemon(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("daemon did not stop after cancel")
 	}
-	if n := strings.Count(out.String(), "■ "); n != 7 {
-		t.Errorf("%d alerts in all, want 7 (each once)", n)
+	if n := strings.Count(out.String(), "■ "); n != 9 {
+		t.Errorf("%d alerts in all, want 9 (each once)", n)
 	}
 }
