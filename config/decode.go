@@ -326,7 +326,7 @@ func (d *decoder) mapping(n *yaml.Node, where, example string, valid []string) (
 		}
 		seen[k.Value] = k.Line
 		if valid != nil && !slices.Contains(valid, k.Value) {
-			d.at(k, didYouMean(nearest(k.Value, valid)), "unknown key %q%s", k.Value, in(where))
+			d.at(k, suggest.DidYouMean(suggest.Nearest(k.Value, valid)), "unknown key %q%s", k.Value, in(where))
 			continue
 		}
 		out = append(out, pair{key: k.Value, knode: k, val: v})
@@ -346,48 +346,6 @@ func join(where, key string) string {
 		return key
 	}
 	return where + "." + key
-}
-
-func didYouMean(s string) string {
-	if s == "" {
-		return ""
-	}
-	return fmt.Sprintf("did you mean %q?", s)
-}
-
-// nearest returns the candidate closest to word, or "" if none is close.
-func nearest(word string, cands []string) string {
-	w := normKey(word)
-	if w == "" || utf8.RuneCountInString(w) > 64 {
-		return ""
-	}
-	best, bestD := "", 1<<30
-	for _, c := range cands {
-		if d := suggest.Distance(w, normKey(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	limit := 1
-	switch n := utf8.RuneCountInString(w); {
-	case n >= 9:
-		limit = 3
-	case n >= 5:
-		limit = 2
-	}
-	if bestD <= limit {
-		return best
-	}
-	return ""
-}
-
-func normKey(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == ' ' {
-			return '_'
-		}
-		return r
-	}, s)
 }
 
 // scalar returns a single value as a trimmed string, with ${NAME}
@@ -649,9 +607,9 @@ func (d *decoder) timezone(c *Config, p pair, s string) {
 	if err != nil || strings.EqualFold(s, "local") {
 		hint := `use an IANA name such as "Asia/Tokyo", "UTC" or "Local"`
 		if z, ok := zoneAbbrevs[strings.ToUpper(s)]; ok {
-			hint = didYouMean(z)
+			hint = suggest.DidYouMean(z)
 		} else if strings.EqualFold(s, "local") || strings.EqualFold(s, "utc") {
-			hint = didYouMean(map[bool]string{true: "Local", false: "UTC"}[strings.EqualFold(s, "local")])
+			hint = suggest.DidYouMean(map[bool]string{true: "Local", false: "UTC"}[strings.EqualFold(s, "local")])
 		}
 		d.at(p.val, hint, "unknown time zone %q", clip(s))
 		return
@@ -675,7 +633,7 @@ func (d *decoder) log(c *Config, p pair) {
 			s = "warn"
 		}
 		if !slices.Contains(valid, s) {
-			hint := didYouMean(nearest(s, valid))
+			hint := suggest.DidYouMean(suggest.Nearest(s, valid))
 			if hint == "" {
 				hint = "one of " + strings.Join(valid, ", ")
 			}
@@ -773,7 +731,7 @@ func (d *decoder) channels(s *Slack, p pair) {
 	kv, _ := d.mapping(p.val, "slack.channels", `channels: {risky: "#risk"}`, nil)
 	for _, e := range kv {
 		if !slices.Contains(cats, e.key) {
-			hint := didYouMean(nearest(e.key, cats))
+			hint := suggest.DidYouMean(suggest.Nearest(e.key, cats))
 			if hint == "" {
 				hint = "one of " + strings.Join(cats, ", ")
 			}
@@ -889,9 +847,9 @@ func (d *decoder) source(n *yaml.Node, where string) (Source, bool) {
 	} else if t, good := d.scalar(*typePair, where+".type", false); !good {
 		ok = false
 	} else if _, known := sourceKeys[strings.ToLower(t)]; !known {
-		hint := didYouMean(typeAliases[strings.ToLower(t)])
+		hint := suggest.DidYouMean(typeAliases[strings.ToLower(t)])
 		if hint == "" {
-			hint = didYouMean(nearest(t, SourceTypes))
+			hint = suggest.DidYouMean(suggest.Nearest(t, SourceTypes))
 		}
 		if hint != "" {
 			hint += "; "
@@ -906,7 +864,7 @@ func (d *decoder) source(n *yaml.Node, where string) (Source, bool) {
 	for i := range kv {
 		e := &kv[i]
 		if !slices.Contains(valid, e.key) {
-			hint := didYouMean(nearest(e.key, valid))
+			hint := suggest.DidYouMean(suggest.Nearest(e.key, valid))
 			msg := fmt.Sprintf("unknown key %q in %s", e.key, where)
 			if hint == "" && src.Type != "" && slices.Contains(allSourceKeys(), e.key) {
 				msg = fmt.Sprintf("%q is not an option of %s sources (%s)", e.key, src.Type, where)

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/kizuki-dev/kizuki/internal/suggest"
 	"io"
 	"regexp"
 	"strconv"
@@ -511,11 +512,11 @@ func (d *decoder) file1(root *yaml.Node, builtin bool) *parsedFile {
 			if isBrand {
 				keys = brandKeys
 			}
-			s := nearest(p.key, keys)
+			s := suggest.Nearest(p.key, keys)
 			if s == "" {
-				s = nearest(p.key, append(append([]string(nil), brandKeys...), packKeys...))
+				s = suggest.Nearest(p.key, append(append([]string(nil), brandKeys...), packKeys...))
 			}
-			d.at(p.knode, didYouMean(s), "unknown key %q", p.key)
+			d.at(p.knode, suggest.DidYouMean(s), "unknown key %q", p.key)
 			continue
 		}
 		if !isBrand {
@@ -648,7 +649,7 @@ func checkLang(code string, allowAny bool) (msg, hint string) {
 	}
 	if langCodeRE.MatchString(code) {
 		if to, bad := notLanguages[code]; bad {
-			return fmt.Sprintf("%q is a country code, not a language code", code), didYouMean(to)
+			return fmt.Sprintf("%q is a country code, not a language code", code), suggest.DidYouMean(to)
 		}
 		return "", ""
 	}
@@ -658,16 +659,16 @@ func checkLang(code string, allowAny bool) (msg, hint string) {
 		l = l[:i]
 	}
 	if to, ok := languageNames[l]; ok {
-		return msg, didYouMean(to)
+		return msg, suggest.DidYouMean(to)
 	}
 	if langCodeRE.MatchString(l) {
 		if to, bad := notLanguages[l]; bad {
 			l = to
 		}
-		return msg, didYouMean(l)
+		return msg, suggest.DidYouMean(l)
 	}
 	if allowAny && strings.EqualFold(code, "any") {
-		return msg, didYouMean("any")
+		return msg, suggest.DidYouMean("any")
 	}
 	hint = `use a two- or three-letter code like "en" or "ja"`
 	if allowAny {
@@ -699,7 +700,7 @@ func (d *decoder) matchIn(p pair) []string {
 	var out []string
 	for _, it := range items {
 		if !contains(Places, it.s) {
-			hint := didYouMean(nearest(it.s, Places))
+			hint := suggest.DidYouMean(suggest.Nearest(it.s, Places))
 			if hint == "" {
 				hint = "use " + strings.Join(Places, ", ")
 			}
@@ -727,7 +728,7 @@ func (d *decoder) category(n *yaml.Node, what string, withNone bool) (Category, 
 	if contains(valid, s) {
 		return Category(s), true
 	}
-	hint := didYouMean(nearest(s, valid))
+	hint := suggest.DidYouMean(suggest.Nearest(s, valid))
 	if hint == "" {
 		hint = "use " + strings.Join(valid, ", ")
 		if !withNone && s == string(None) {
@@ -743,7 +744,7 @@ func (d *decoder) categoryKey(p pair, where string) (Category, bool) {
 	if contains(categoryNames, p.key) {
 		return Category(p.key), true
 	}
-	hint := didYouMean(nearest(p.key, categoryNames))
+	hint := suggest.DidYouMean(suggest.Nearest(p.key, categoryNames))
 	if hint == "" {
 		hint = "use " + strings.Join(categoryNames, ", ")
 	}
@@ -784,7 +785,7 @@ func (d *decoder) routing(p pair, r *Rule) {
 		if !channelIDRE.MatchString(ch) && !channelNameRE.MatchString(ch) {
 			hint := `use "#name" (lower case, digits, - and _) or a channel ID like C0123ABC`
 			if s := slugChannel(ch); s != "" && channelNameRE.MatchString(s) {
-				hint = didYouMean(s)
+				hint = suggest.DidYouMean(s)
 			}
 			d.at(e.val, hint, "%q is not a Slack channel name or ID", ch)
 			continue
@@ -848,9 +849,9 @@ func (d *decoder) quietHours(p pair) *QuietHours {
 				}
 				hint := ""
 				if len(day) >= 3 && contains(weekdays, day[:3]) {
-					hint = didYouMean(day[:3])
-				} else if s := nearest(day, weekdays); s != "" {
-					hint = didYouMean(s)
+					hint = suggest.DidYouMean(day[:3])
+				} else if s := suggest.Nearest(day, weekdays); s != "" {
+					hint = suggest.DidYouMean(s)
 				} else {
 					hint = "use " + strings.Join(weekdays, ", ")
 				}
@@ -858,7 +859,7 @@ func (d *decoder) quietHours(p pair) *QuietHours {
 				good = false
 			}
 		default:
-			d.at(e.knode, didYouMean(nearest(e.key, quietHoursKeys)), "unknown key %q in quiet_hours", e.key)
+			d.at(e.knode, suggest.DidYouMean(suggest.Nearest(e.key, quietHoursKeys)), "unknown key %q in quiet_hours", e.key)
 			good = false
 		}
 	}
@@ -893,7 +894,7 @@ func (d *decoder) clock(e pair) (string, bool) {
 	if m := looseClockRE.FindStringSubmatch(s); m != nil {
 		if h, _ := strconv.Atoi(m[1]); h < 24 {
 			if c := fmt.Sprintf("%02d:%s", h, m[2]); clockRE.MatchString(c) {
-				hint = didYouMean(c)
+				hint = suggest.DidYouMean(c)
 			}
 		}
 	}
@@ -915,10 +916,10 @@ func (d *decoder) timezone(n *yaml.Node, tz string) bool {
 	}
 	hint := `use an IANA name like "Asia/Tokyo"`
 	if to, ok := tzAbbrev[strings.ToUpper(tz)]; ok {
-		hint = didYouMean(to)
+		hint = suggest.DidYouMean(to)
 	} else if fixed := titleZone(tz); fixed != tz {
 		if _, err := time.LoadLocation(fixed); err == nil {
-			hint = didYouMean(fixed)
+			hint = suggest.DidYouMean(fixed)
 		}
 	}
 	d.at(n, hint, "unknown time zone %q", tz)
@@ -1036,7 +1037,7 @@ func (d *decoder) signal(n *yaml.Node) (sigEntry, bool) {
 			b, ok := d.boolean(e)
 			disabled, good = b || !ok, good && ok
 		default:
-			d.at(e.knode, didYouMean(nearest(e.key, signalKeys)), "unknown key %q in a signal", e.key)
+			d.at(e.knode, suggest.DidYouMean(suggest.Nearest(e.key, signalKeys)), "unknown key %q in a signal", e.key)
 			good = false
 		}
 	}

@@ -2,6 +2,7 @@ package rules
 
 import (
 	"errors"
+	"github.com/kizuki-dev/kizuki/internal/suggest"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -559,8 +560,8 @@ func TestSuggest(t *testing.T) {
 		"keyword": "keywords", "Brand": "brand", "match-in": "match_in", "requireAny": "require_any",
 		"handels": "handles", "quiethours": "quiet_hours", "xyz": "", "includetaged": "include_tagged", "": "",
 	} {
-		if got := nearest(word, keys); got != want {
-			t.Errorf("nearest(%q) = %q, want %q", word, got, want)
+		if got := suggest.Nearest(word, keys); got != want {
+			t.Errorf("suggest.Nearest(%q) = %q, want %q", word, got, want)
 		}
 	}
 	if got := listHint(`a, b: c, "d"`); got != `write it as a list: [a, "b: c", "\"d\""]` {

@@ -1,12 +1,9 @@
 package rules
 
 import (
-	"fmt"
-	"github.com/kizuki-dev/kizuki/internal/suggest"
 	"slices"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
 
 // Problem is one thing wrong in a rule file.
@@ -80,51 +77,6 @@ func tidyProblems(ps []Problem) Problems {
 		out = append(out, p)
 	}
 	return Problems(out)
-}
-
-// didYouMean returns the hint `did you mean "s"?`, or "" when s is "".
-func didYouMean(s string) string {
-	if s == "" {
-		return ""
-	}
-	return fmt.Sprintf("did you mean %q?", s)
-}
-
-// nearest returns the candidate closest to word by edit distance, ignoring
-// case and treating "-" and " " like "_", or "" if none is close enough.
-func nearest(word string, cands []string) string {
-	w := normKey(word)
-	if w == "" || utf8.RuneCountInString(w) > 64 {
-		return ""
-	}
-	best, bestD := "", 1<<30
-	for _, c := range cands {
-		if d := suggest.Distance(w, normKey(c)); d < bestD {
-			best, bestD = c, d
-		}
-	}
-	n := utf8.RuneCountInString(w)
-	limit := 1
-	switch {
-	case n >= 9:
-		limit = 3
-	case n >= 5:
-		limit = 2
-	}
-	if bestD <= limit {
-		return best
-	}
-	return ""
-}
-
-func normKey(s string) string {
-	s = strings.ToLower(strings.TrimSpace(s))
-	return strings.Map(func(r rune) rune {
-		if r == '-' || r == ' ' {
-			return '_'
-		}
-		return r
-	}, s)
 }
 
 // listHint is the hint for a single value where a list is expected:
