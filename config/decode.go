@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/kizuki-dev/kizuki/internal/yamlerr"
 	"io"
 	"net"
 	"net/url"
@@ -184,24 +185,6 @@ func (d *decoder) visit() {
 	}
 }
 
-// yamlParserErrors are messages of yaml.v3's parser, which counts lines
-// from 0 (its scanner counts from 1).
-var yamlParserErrors = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"found duplicate %YAML directive":        true,
-	"found duplicate %TAG directive":         true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 func (d *decoder) parseYAML(src []byte) *yaml.Node {
 	dec := yaml.NewDecoder(bytes.NewReader(src))
 	var doc yaml.Node
@@ -240,16 +223,7 @@ func (d *decoder) parseYAML(src []byte) *yaml.Node {
 }
 
 func (d *decoder) syntaxError(src []byte, err error) {
-	msg, line := err.Error(), 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		if yamlParserErrors[msg] {
-			line++
-		}
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
+	line, msg := yamlerr.Locate(err, src)
 	hint := ""
 	lines := strings.Split(string(src), "\n")
 	switch {

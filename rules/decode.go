@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/kizuki-dev/kizuki/internal/suggest"
+	"github.com/kizuki-dev/kizuki/internal/yamlerr"
 	"io"
 	"regexp"
 	"strconv"
@@ -138,25 +139,6 @@ func (d *decoder) resolve(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// yamlParserErrors are the messages of yaml.v3's parser, as opposed to its
-// scanner.
-var yamlParserErrors = map[string]bool{
-	"did not find expected ',' or ']'":       true,
-	"did not find expected ',' or '}'":       true,
-	"did not find expected '-' indicator":    true,
-	"did not find expected key":              true,
-	"did not find expected node content":     true,
-	"did not find expected <document start>": true,
-	"did not find expected <stream-start>":   true,
-	"found duplicate %YAML directive":        true,
-	"found duplicate %TAG directive":         true,
-	"found incompatible YAML document":       true,
-	"found undefined tag handle":             true,
-}
-
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-var unknownAnchorRE = regexp.MustCompile(`^yaml: unknown anchor '(.*)' referenced$`)
-
 // parseYAML returns the root node of the single document of the file, or
 // nil after reporting why there is none.
 func (d *decoder) parseYAML() *yaml.Node {
@@ -204,24 +186,7 @@ func (d *decoder) parseYAML() *yaml.Node {
 }
 
 func (d *decoder) syntaxError(err error) {
-	msg := err.Error()
-	line := 1
-	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-		if yamlParserErrors[msg] {
-			// yaml.v3 reports the line of parser (not scanner) errors
-			// counting from 0.
-			line++
-		}
-	} else {
-		if m := unknownAnchorRE.FindStringSubmatch(msg); m != nil {
-			if i := bytes.Index(d.src, []byte("*"+m[1])); i >= 0 {
-				line = 1 + bytes.Count(d.src[:i], []byte("\n"))
-			}
-		}
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
+	line, msg := yamlerr.Locate(err, d.src)
 	hint := ""
 	switch {
 	case line-1 < len(d.srcLines()) && strings.Contains(leadingSpace(d.srcLines()[line-1]), "\t"):
