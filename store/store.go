@@ -75,6 +75,8 @@ const (
 	bucketOutboxSent  = "outbox_sent"   // idempotency key → JSON sentRecord
 	bucketTracked     = "tracked"       // post id → JSON []Sample
 	bucketCounts      = "counts"        // brand \x00 category \x00 hourKey → big-endian count
+	bucketSilences    = "silences"      // silence id → JSON Silence (alerting mutes)
+	bucketSurges      = "surges"        // brand → JSON surge/incident state (flame-up watch)
 
 	metaApp    = "app"
 	metaSchema = "schema"
@@ -86,7 +88,7 @@ func allBuckets() []string {
 	return []string{
 		bucketMeta, bucketPosts, bucketPostsByTime, bucketCursors, bucketCases,
 		bucketSnoozes, bucketAuthors, bucketOutbox, bucketOutboxKeys, bucketOutboxSent,
-		bucketTracked, bucketCounts,
+		bucketTracked, bucketCounts, bucketSilences, bucketSurges,
 	}
 }
 
