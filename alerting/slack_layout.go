@@ -75,6 +75,9 @@ type Alert struct {
 	// Location is the time zone for times in the alert; nil means UTC. It
 	// does not travel through the outbox's JSON: the Deliverer sets it.
 	Location *time.Location `json:"-"`
+	// Message holds the kind and text of messages that are not post alerts (see
+	// KindReply, KindNotice); a post alert leaves it empty.
+	Message
 }
 
 func (a *Alert) loc() *time.Location {

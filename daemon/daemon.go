@@ -21,6 +21,26 @@ import (
 type Job struct {
 	Source   listener.Source
 	Schedule string // a robfig/cron spec: "@every 2m", "*/5 * * * *"
+	// ExpectedGap is how long the source may return nothing, or only errors, before it
+	// counts as stalled; zero means 3 times the schedule's interval, at least 30 minutes.
+	ExpectedGap time.Duration
+}
+
+// Task is a scheduled job that is not a source poll: re-polls of tracked posts,
+// retention, snoozes coming back, surge checks, the daily digest.
+type Task struct {
+	Name     string
+	Schedule string // a robfig/cron spec, in Options.Location
+	Run      func(ctx context.Context) error
+}
+
+// HealthEvent reports that a source stalled (no posts, or only errors, for longer than its
+// expected gap) or recovered. It is raised once per stall, not once per poll.
+type HealthEvent struct {
+	Source  string
+	Stalled bool      // false: data flows again
+	Since   time.Time // last poll that brought posts (or the daemon's start)
+	LastErr error     // the last poll's error, if it failed
 }
 
 // Drainer delivers the outbox; *alerting.Deliverer is one.
@@ -46,6 +66,15 @@ type Options struct {
 	// OnReady, if set, is called once everything is scheduled, with the
 	// health server's address ("" without one).
 	OnReady func(addr string)
+	// Tasks are scheduled next to the sources; like polls, a task never overlaps itself.
+	Tasks []Task
+	// Handlers are served next to /healthz, e.g. Slack's interactivity endpoint.
+	Handlers map[string]http.Handler
+	// OnHealth, if set, is told when a source stalls and when it recovers (for an operator
+	// alert); the kizuki_source_stalled gauge follows it either way.
+	OnHealth func(ctx context.Context, ev HealthEvent)
+	// Now is the clock of the stall watch; nil means time.Now.
+	Now func() time.Time
 }
 
 // Run schedules every source with cron, drains the outbox, serves health
@@ -69,13 +98,24 @@ func Run(ctx context.Context, opt Options) error {
 	if grace <= 0 {
 		grace = 30 * time.Second
 	}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
 	c := cron.New(cron.WithLocation(loc), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
 	met := newMetrics(opt.OutboxDepth)
 	var polls sync.WaitGroup
 	var ready atomic.Bool
+	started := now()
 	for _, j := range opt.Jobs {
 		src := j.Source
-		if _, err := c.AddFunc(j.Schedule, func() {
+		sched, err := cron.ParseStandard(j.Schedule)
+		if err != nil {
+			return fmt.Errorf("schedule source %s (%q): %w", src.Name(), j.Schedule, err)
+		}
+		w := newWatch(src.Name(), j.ExpectedGap, sched, started)
+		met.stalled.WithLabelValues(src.Name()).Set(0)
+		c.Schedule(sched, cron.FuncJob(func() {
 			polls.Add(1)
 			defer polls.Done()
 			if ctx.Err() != nil {
@@ -91,11 +131,43 @@ func Run(ctx context.Context, opt Options) error {
 			if err != nil {
 				met.errors.WithLabelValues(name).Inc()
 				log.Warn("poll failed", "source", name, "err", err)
+			} else {
+				log.Info("polled", "source", name, "fetched", st.Fetched, "new", st.New, "alerts", st.Alerts, "held", st.Held)
+			}
+			if ctx.Err() != nil {
+				return // a poll cut short by shutdown says nothing about the source
+			}
+			if ev, changed := w.observe(now(), st.Fetched, err); changed {
+				met.stalled.WithLabelValues(name).Set(b2f(ev.Stalled))
+				if ev.Stalled {
+					log.Error("source stalled", "source", name, "since", ev.Since, "gap", w.gap, "last_err", ev.LastErr)
+				} else {
+					log.Info("source recovered", "source", name)
+				}
+				if opt.OnHealth != nil {
+					opt.OnHealth(ctx, ev)
+				}
+			}
+		}))
+	}
+	for _, t := range opt.Tasks {
+		if _, err := c.AddFunc(t.Schedule, func() {
+			polls.Add(1)
+			defer polls.Done()
+			if ctx.Err() != nil {
 				return
 			}
-			log.Info("polled", "source", src.Name(), "fetched", st.Fetched, "new", st.New, "alerts", st.Alerts, "held", st.Held)
+			start := time.Now()
+			err := t.Run(ctx)
+			met.taskDuration.WithLabelValues(t.Name).Observe(time.Since(start).Seconds())
+			if err != nil && ctx.Err() == nil {
+				met.taskErrors.WithLabelValues(t.Name).Inc()
+				log.Warn("task failed", "task", t.Name, "err", err)
+				return
+			}
+			log.Debug("task done", "task", t.Name, "took", time.Since(start))
 		}); err != nil {
-			return fmt.Errorf("schedule source %s (%q): %w", src.Name(), j.Schedule, err)
+			return fmt.Errorf("schedule task %s (%q): %w", t.Name, t.Schedule, err)
 		}
 	}
 
@@ -105,6 +177,9 @@ func Run(ctx context.Context, opt Options) error {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 		mux.Handle("/metrics", promhttp.HandlerFor(met.reg, promhttp.HandlerOpts{}))
+		for path, h := range opt.Handlers {
+			mux.Handle(path, h)
+		}
 		mux.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 			if !ready.Load() {
 				http.Error(w, "starting", http.StatusServiceUnavailable)

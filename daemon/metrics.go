@@ -14,6 +14,10 @@ type metrics struct {
 	alerts   *prometheus.CounterVec
 	errors   *prometheus.CounterVec
 	duration *prometheus.HistogramVec
+	stalled  *prometheus.GaugeVec
+
+	taskDuration *prometheus.HistogramVec
+	taskErrors   *prometheus.CounterVec
 }
 
 func newMetrics(outboxDepth func() (int, error)) *metrics {
@@ -31,7 +35,14 @@ func newMetrics(outboxDepth func() (int, error)) *metrics {
 			Help: "Time of one poll: search, threads, decisions, index, store.", Buckets: prometheus.ExponentialBuckets(0.05, 2, 10)},
 			[]string{"source"}),
 	}
-	m.reg.MustRegister(m.fetched, m.newPosts, m.alerts, m.errors, m.duration,
+	m.stalled = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kizuki_source_stalled",
+		Help: "1 while a source has brought no posts, or only errors, for longer than its expected gap."}, []string{"source"})
+	m.taskDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kizuki_task_duration_seconds",
+		Help: "Time of one run of a scheduled task (retention, re-polls, digest...).", Buckets: prometheus.ExponentialBuckets(0.01, 4, 8)},
+		[]string{"task"})
+	m.taskErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kizuki_task_errors_total",
+		Help: "Runs of a scheduled task that failed."}, []string{"task"})
+	m.reg.MustRegister(m.fetched, m.newPosts, m.alerts, m.errors, m.duration, m.stalled, m.taskDuration, m.taskErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if outboxDepth != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kizuki_outbox_depth",
