@@ -112,6 +112,8 @@ type Slack struct {
 	SigningSecret, AppToken Secret
 	APIURL                  string // "" for Slack's own
 	DefaultChannel          string
+	// OpsChannel receives operator notices (a stalled source); "" means DefaultChannel.
+	OpsChannel string
 	// Channels routes a category to a channel instead of DefaultChannel
 	// (alerting.Routes{Default: DefaultChannel, PerCategory: Channels}).
 	Channels map[rules.Category]string
@@ -128,6 +130,9 @@ type Source struct {
 	Name     string    // unique; defaults to Type
 	Type     string    // one of SourceTypes
 	Schedule string    // a cron spec; defaults to DefaultSchedules[Type]
+	// StallAfter is how long the source may bring no posts (or only errors) before an
+	// operator notice; zero means three intervals of its schedule, at least 30 minutes.
+	StallAfter time.Duration
 	// BaseURL overrides the platform's API: Algolia for hackernews, the
 	// instance for mastodon (required), the OAuth API for reddit, the API
 	// for x, the PDS for bluesky. "" means the platform's default.
@@ -281,6 +286,9 @@ func (c *Config) String() string {
 			kv("  ", "api_url", s.APIURL)
 		}
 		kv("  ", "default_channel", s.DefaultChannel)
+		if s.OpsChannel != "" {
+			kv("  ", "ops_channel", s.OpsChannel)
+		}
 		if len(s.Channels) > 0 {
 			b.WriteString("  channels:\n")
 			for _, cat := range slices.Sorted(maps.Keys(s.Channels)) {
@@ -294,6 +302,9 @@ func (c *Config) String() string {
 		fmt.Fprintf(&b, "  - name: %s\n", yamlValue(s.Name))
 		kv("    ", "type", s.Type)
 		kv("    ", "schedule", s.Schedule)
+		if s.StallAfter > 0 {
+			kv("    ", "stall_after", FormatDuration(s.StallAfter))
+		}
 		for _, f := range []struct {
 			k string
 			v any

@@ -36,11 +36,11 @@ var (
 	topKeys       = []string{"timezone", "data_dir", "rules", "log", "http", "slack", "retention", "sources"}
 	logKeys       = []string{"level", "format"}
 	httpKeys      = []string{"listen", "allow_remote"}
-	slackKeys     = []string{"bot_token", "signing_secret", "app_token", "api_url", "default_channel", "channels"}
+	slackKeys     = []string{"bot_token", "signing_secret", "app_token", "api_url", "default_channel", "ops_channel", "channels"}
 	retentionKeys = []string{"posts"}
 	logLevels     = []string{"debug", "info", "warn", "error"}
 	logFormats    = []string{"text", "json"}
-	commonKeys    = []string{"name", "type", "schedule"}
+	commonKeys    = []string{"name", "type", "schedule", "stall_after"}
 	// sourceKeys are the keys of each source type besides commonKeys.
 	sourceKeys = map[string][]string{
 		HackerNews: {"base_url", "firebase_url"},
@@ -683,6 +683,8 @@ func (d *decoder) slack(c *Config, p pair) {
 			s.APIURL, _ = d.httpURL(e, path, false)
 		case "default_channel":
 			s.DefaultChannel, _ = d.scalar(e, path, false)
+		case "ops_channel":
+			s.OpsChannel, _ = d.scalar(e, path, false)
 		case "channels":
 			d.channels(s, e)
 		}
@@ -883,6 +885,8 @@ func (d *decoder) source(n *yaml.Node, where string) (Source, bool) {
 					good = false
 				}
 			}
+		case "stall_after":
+			src.StallAfter, good = d.duration(e, path)
 		case "base_url":
 			src.BaseURL, good = d.httpURL(e, path, src.Type == Mastodon)
 		case "firebase_url":

@@ -45,6 +45,8 @@ slack:
   # Another Slack API base URL (a proxy, tests); empty for Slack's own.
   #api_url: https://slack.com/api/
   default_channel: "#kizuki"
+  # Operator notices (a source that stopped bringing posts); default_channel if unset.
+  #ops_channel: "#kizuki-ops"
   # A channel per category (actionable, risky, positive) instead of the default.
   #channels:
   #  risky: "#kizuki-risk"
@@ -63,6 +65,9 @@ sources:
   - name: hn
     type: hackernews
     schedule: "@every 2m"
+    # After this long with no posts (or only errors), one operator notice;
+    # three schedule intervals by default, and at least 30m.
+    #stall_after: 6h
     #base_url: https://hn.algolia.com/api/v1
     #firebase_url: https://hacker-news.firebaseio.com/v0
 

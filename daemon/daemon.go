@@ -75,6 +75,8 @@ type Options struct {
 	OnHealth func(ctx context.Context, ev HealthEvent)
 	// Now is the clock of the stall watch; nil means time.Now.
 	Now func() time.Time
+	// Health keeps the stall watch across runs (reloads); nil starts afresh.
+	Health *Health
 }
 
 // Run schedules every source with cron, drains the outbox, serves health
@@ -102,20 +104,27 @@ func Run(ctx context.Context, opt Options) error {
 	if now == nil {
 		now = time.Now
 	}
+	// A poll or task never overlaps itself: a slow source skips a tick.
+	chain := cron.NewChain(cron.SkipIfStillRunning(cron.DiscardLogger))
 	c := cron.New(cron.WithLocation(loc), cron.WithChain(cron.SkipIfStillRunning(cron.DiscardLogger)))
+	var atStart []cron.Job // every source polls once at start, not one interval later
 	met := newMetrics(opt.OutboxDepth)
 	var polls sync.WaitGroup
 	var ready atomic.Bool
 	started := now()
+	health := opt.Health
+	if health == nil {
+		health = NewHealth()
+	}
 	for _, j := range opt.Jobs {
 		src := j.Source
 		sched, err := cron.ParseStandard(j.Schedule)
 		if err != nil {
 			return fmt.Errorf("schedule source %s (%q): %w", src.Name(), j.Schedule, err)
 		}
-		w := newWatch(src.Name(), j.ExpectedGap, sched, started)
-		met.stalled.WithLabelValues(src.Name()).Set(0)
-		c.Schedule(sched, cron.FuncJob(func() {
+		w := health.watch(src.Name(), j.ExpectedGap, sched, started)
+		met.stalled.WithLabelValues(src.Name()).Set(b2f(w.stalled))
+		job := chain.Then(cron.FuncJob(func() {
 			polls.Add(1)
 			defer polls.Done()
 			if ctx.Err() != nil {
@@ -149,6 +158,8 @@ func Run(ctx context.Context, opt Options) error {
 				}
 			}
 		}))
+		c.Schedule(sched, job)
+		atStart = append(atStart, job)
 	}
 	for _, t := range opt.Tasks {
 		if _, err := c.AddFunc(t.Schedule, func() {
@@ -201,6 +212,9 @@ func Run(ctx context.Context, opt Options) error {
 	}
 
 	c.Start()
+	for _, j := range atStart {
+		go j.Run()
+	}
 	ready.Store(true)
 	log.Info("daemon started", "sources", len(opt.Jobs), "health", addr)
 	if opt.OnReady != nil {

@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"sync"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -17,6 +18,30 @@ type watch struct {
 	gap     time.Duration
 	lastOK  time.Time // last poll that brought posts, or the start
 	stalled bool
+}
+
+// Health keeps the stall watch of every source across restarts of Run (a reload), so that
+// a reload neither forgets a stall nor raises it again.
+type Health struct {
+	mu      sync.Mutex
+	watches map[string]*watch
+}
+
+// NewHealth returns an empty Health for Options.Health.
+func NewHealth() *Health { return &Health{watches: map[string]*watch{}} }
+
+// watch returns the source's watch, made at start if it is new; the gap follows the
+// current schedule and configuration.
+func (h *Health) watch(source string, gap time.Duration, sched cron.Schedule, start time.Time) *watch {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	nw := newWatch(source, gap, sched, start)
+	if w, ok := h.watches[source]; ok {
+		w.gap = nw.gap
+		return w
+	}
+	h.watches[source] = nw
+	return nw
 }
 
 func newWatch(source string, gap time.Duration, sched cron.Schedule, start time.Time) *watch {

@@ -2,14 +2,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
-	"sync/atomic"
+	"time"
 
 	"github.com/kizuki-dev/kizuki/alerting"
 	"github.com/kizuki-dev/kizuki/config"
@@ -17,100 +19,245 @@ import (
 	"github.com/kizuki-dev/kizuki/listener"
 	"github.com/kizuki-dev/kizuki/matcher"
 	"github.com/kizuki-dev/kizuki/rules"
+	"github.com/kizuki-dev/kizuki/store"
+)
+
+// Schedules of the daemon's own jobs.
+const (
+	retentionSchedule = "@every 1h"
+	repollSchedule    = "@every 10m"
 )
 
 // runConfig runs with a configuration: once (poll every source once,
 // record, deliver the alerts to Slack or this terminal, return) or as the
-// scheduled daemon until ctx ends (SIGINT/SIGTERM).
+// scheduled daemon until ctx ends (SIGINT/SIGTERM). SIGHUP (env.reload)
+// reloads the configuration and the rules: a valid change restarts the
+// schedule with it; an invalid one is rejected with its reasons and the
+// running configuration stays in force.
 func runConfig(ctx context.Context, env *env, path string, once bool) error {
+	cfg, set, err := loadDaemonConfig(path, env)
+	if err != nil {
+		return err
+	}
+	dd, err := openDataDir(cfg.DataDir, false)
+	if err != nil {
+		return err
+	}
+	defer dd.Close()
+	inst, err := newInstance(cfg, set, env, dd)
+	if err != nil {
+		return err
+	}
+	if once {
+		return inst.once(ctx, env)
+	}
+	health := daemon.NewHealth() // a reload keeps what it knows of stalls
+	for {
+		inst.health = health
+		fmt.Fprintf(env.stderr, "kizuki: daemon with %d sources, data in %s, health on %s; Ctrl-C stops, SIGHUP reloads the configuration and rules\n",
+			len(inst.jobs), cfg.DataDir, cfg.HTTP.Listen)
+		rctx, stop := context.WithCancel(ctx)
+		done := make(chan error, 1)
+		go func() { done <- daemon.Run(rctx, inst.options()) }()
+		next, err := awaitReload(ctx, env, path, cfg, dd, done)
+		stop()
+		if next == nil {
+			return err
+		}
+		if err := <-done; err != nil {
+			return err
+		}
+		inst, cfg = next, next.cfg
+		fmt.Fprintf(env.stderr, "kizuki: rules reloaded: %s\n", next.set.Summary())
+	}
+}
+
+// awaitReload waits for the daemon to end (it returns nil and Run's error) or for a
+// reload that builds (it returns the new instance); a reload that does not build is
+// reported and waited past.
+func awaitReload(ctx context.Context, env *env, path string, cfg *config.Config, dd *dataDir, done <-chan error) (*instance, error) {
+	for {
+		select {
+		case err := <-done:
+			return nil, err
+		case <-env.reload:
+			ncfg, nset, err := loadDaemonConfig(path, env)
+			var next *instance
+			if err == nil {
+				if ncfg.DataDir != cfg.DataDir {
+					fmt.Fprintf(env.stderr, "kizuki: data_dir changed to %s; that takes a restart, %s stays in use\n", ncfg.DataDir, cfg.DataDir)
+					ncfg.DataDir = cfg.DataDir
+				}
+				next, err = newInstance(ncfg, nset, env, dd)
+			}
+			if err != nil {
+				fmt.Fprintf(env.stderr, "kizuki: reload rejected, the previous rules and configuration stay in force: %v\n", err)
+				continue
+			}
+			return next, nil
+		}
+	}
+}
+
+// loadDaemonConfig loads the configuration and its rules, printing every problem.
+func loadDaemonConfig(path string, env *env) (*config.Config, *rules.Set, error) {
 	cfg, err := config.Load(path, os.Getenv)
 	if err != nil {
 		if probs, ok := err.(rules.Problems); ok {
 			for _, p := range probs {
 				fmt.Fprintln(env.stderr, p.Error())
 			}
-			return errReported
+			return nil, nil, errReported
 		}
-		return err
+		return nil, nil, err
 	}
-	log := slog.New(slog.NewTextHandler(env.stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
 	set, err := loadRuleDirs(cfg.Rules, env)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
+	return cfg, set, nil
+}
+
+// newLogger is the daemon's slog logger as the configuration says.
+func newLogger(l config.Log, w io.Writer) *slog.Logger {
+	opts := &slog.HandlerOptions{Level: l.SlogLevel()}
+	if l.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// instance is everything built from one configuration and its rules; a reload builds
+// a new one, so that an invalid change never touches the running one.
+type instance struct {
+	cfg      *config.Config
+	set      *rules.Set
+	log      *slog.Logger
+	dd       *dataDir
+	pipeline *daemon.Pipeline
+	sources  []listener.Source
+	jobs     []daemon.Job
+	tasks    []daemon.Task
+	deliver  *alerting.Deliverer
+	opsChan  string
+	health   *daemon.Health
+}
+
+func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir) (*instance, error) {
+	log := newLogger(cfg.Log, env.stderr)
 	m, err := matcher.Compile(set, matcher.Config{})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	// The current rules: a reload swaps them; each poll uses the rules
-	// current when it starts.
-	var current atomic.Pointer[matcher.Matcher]
-	current.Store(m)
-	dd, err := openDataDir(cfg.DataDir, false)
-	if err != nil {
-		return err
-	}
-	defer dd.Close()
+	inst := &instance{cfg: cfg, set: set, log: log, dd: dd}
 	client := listener.NewClient(listener.ClientOptions{Logger: log})
-	var sources []listener.Source
+	refreshers := map[string]daemon.Refresher{}
 	for _, s := range cfg.Sources {
 		src, err := buildSource(s, client)
 		if err != nil {
-			return fmt.Errorf("%s:%d: source %q: %w", s.Pos.File, s.Pos.Line, s.Name, err)
+			return nil, fmt.Errorf("%s:%d: source %q: %w", s.Pos.File, s.Pos.Line, s.Name, err)
 		}
-		sources = append(sources, named{src, s.Name})
+		src = named{src, s.Name}
+		inst.sources = append(inst.sources, src)
+		inst.jobs = append(inst.jobs, daemon.Job{Source: src, Schedule: s.Schedule, ExpectedGap: s.StallAfter})
+		if p, ok := platformOf(s.Type); ok {
+			if _, dup := refreshers[p]; !dup {
+				refreshers[p] = src
+			}
+		}
 	}
-	routes := alerting.Routes{}
+	routes := alerting.Routes{Default: "terminal"}
+	inst.opsChan = "terminal"
 	if cfg.Slack != nil {
 		routes = alerting.Routes{Default: cfg.Slack.DefaultChannel, PerCategory: cfg.Slack.Channels}
-	} else {
-		routes.Default = "terminal"
+		inst.opsChan = orDefault(cfg.Slack.OpsChannel, cfg.Slack.DefaultChannel)
 	}
-	var query atomic.Pointer[listener.Query]
 	q := keywordQuery(set)
-	query.Store(&q)
-	p := daemon.NewPipeline(daemon.PipelineOptions{
-		Matcher: current.Load, Store: dd.st, Index: dd.ix, Routes: routes,
-		Location: cfg.Location, Logger: log, Query: func() listener.Query { return *query.Load() },
+	inst.pipeline = daemon.NewPipeline(daemon.PipelineOptions{
+		Matcher: func() *matcher.Matcher { return m }, Store: dd.st, Index: dd.ix, Routes: routes,
+		Location: cfg.Location, Logger: log, Query: func() listener.Query { return q },
 	})
 	var sender alerting.Sender = terminalSender{&alerting.Terminal{W: env.stdout, Color: isTerminal(env.stdout), Location: cfg.Location}}
 	if cfg.Slack != nil {
 		sender = alerting.NewSlack(alerting.SlackOptions{Token: cfg.Slack.BotToken.Value(), APIURL: cfg.Slack.APIURL, Logger: log})
 	}
-	d := alerting.NewDeliverer(alerting.DelivererOptions{Outbox: dd.st, Sender: sender, Location: cfg.Location, Logger: log})
-	if !once {
-		jobs := make([]daemon.Job, len(sources))
-		for i, src := range sources {
-			jobs[i] = daemon.Job{Source: src, Schedule: cfg.Sources[i].Schedule}
-		}
-		fmt.Fprintf(env.stderr, "kizuki: daemon with %d sources, data in %s, health on %s; Ctrl-C stops, SIGHUP reloads the rules\n", len(jobs), cfg.DataDir, cfg.HTTP.Listen)
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-env.reload:
-					// An invalid change is rejected with its reasons; the
-					// old rules stay in force.
-					set, err := loadRuleDirs(cfg.Rules, env)
-					if err == nil {
-						var nm *matcher.Matcher
-						if nm, err = matcher.Compile(set, matcher.Config{}); err == nil {
-							current.Store(nm)
-							q := keywordQuery(set)
-							query.Store(&q)
-							fmt.Fprintf(env.stderr, "kizuki: rules reloaded: %s\n", set.Summary())
-							continue
-						}
-					}
-					fmt.Fprintf(env.stderr, "kizuki: reload rejected, the previous rules stay in force: %v\n", err)
-				}
+	inst.deliver = alerting.NewDeliverer(alerting.DelivererOptions{Outbox: dd.st, Sender: sender, Location: cfg.Location, Logger: log})
+	if age := cfg.Retention.Posts; age > 0 {
+		inst.tasks = append(inst.tasks, daemon.Task{Name: "retention", Schedule: retentionSchedule, Run: func(ctx context.Context) error {
+			n, err := daemon.Retain(ctx, dd.st, dd.ix, age, time.Now())
+			if n > 0 {
+				log.Info("retention", "deleted", n, "older_than", age)
 			}
-		}()
-		return daemon.Run(ctx, daemon.Options{Pipeline: p, Jobs: jobs, Deliver: d, Location: cfg.Location,
-			Logger: slog.New(slog.NewTextHandler(env.stderr, nil)), Listen: cfg.HTTP.Listen, OutboxDepth: dd.st.OutboxDepth})
+			return err
+		}})
 	}
-	errs := p.PollAll(ctx, sources)
+	inst.tasks = append(inst.tasks, daemon.Task{Name: "repoll", Schedule: repollSchedule, Run: func(ctx context.Context) error {
+		_, err := daemon.Repoll(ctx, daemon.RepollOptions{Store: dd.st, Sources: refreshers, Now: time.Now()})
+		return err
+	}})
+	return inst, nil
+}
+
+// orDefault returns a, or b when a is empty.
+func orDefault(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// platformOf is the post.Platform of a source type's posts, for re-polls. A file
+// source holds posts of any platform and re-reads nothing.
+func platformOf(sourceType string) (string, bool) {
+	switch sourceType {
+	case config.HackerNews:
+		return "hn", true
+	case config.Bluesky:
+		return "bsky", true
+	case config.Feed, config.Mastodon, config.Reddit, config.X:
+		return sourceType, true
+	}
+	return "", false
+}
+
+func (inst *instance) options() daemon.Options {
+	return daemon.Options{
+		Pipeline: inst.pipeline, Jobs: inst.jobs, Tasks: inst.tasks, Deliver: inst.deliver,
+		Location: inst.cfg.Location, Logger: inst.log, Listen: inst.cfg.HTTP.Listen,
+		OutboxDepth: inst.dd.st.OutboxDepth, OnHealth: inst.healthNotice, Health: inst.health,
+	}
+}
+
+// healthNotice puts an operator notice about a stalled or recovered source into the
+// outbox, once per stall: the key carries the stall's start.
+func (inst *instance) healthNotice(ctx context.Context, ev daemon.HealthEvent) {
+	var text, key string
+	since := ev.Since.In(inst.cfg.Location).Format("2006-01-02 15:04 MST")
+	if ev.Stalled {
+		key = fmt.Sprintf("health:%s:%d:stalled", ev.Source, ev.Since.Unix())
+		text = fmt.Sprintf(":warning: Source %s has brought no posts since %s.", ev.Source, since)
+		if ev.LastErr != nil {
+			text += fmt.Sprintf(" Its last poll failed: %v.", ev.LastErr)
+		} else {
+			text += " Its polls succeed but find nothing: check its query, token and rate limits."
+		}
+		text += " You will hear once more when posts flow again."
+	} else {
+		key = fmt.Sprintf("health:%s:%d:recovered", ev.Source, ev.Since.Unix())
+		text = fmt.Sprintf(":white_check_mark: Source %s brings posts again (since %s).", ev.Source, since)
+	}
+	payload, err := json.Marshal(alerting.NoticeMessage(text, nil))
+	if err == nil {
+		_, err = inst.dd.st.Enqueue(ctx, store.OutboxItem{Key: key, Channel: inst.opsChan, Payload: payload})
+	}
+	if err != nil {
+		inst.log.Error("operator notice not queued", "source", ev.Source, "err", err)
+	}
+}
+
+// once polls every source once, delivers, and reports.
+func (inst *instance) once(ctx context.Context, env *env) error {
+	errs := inst.pipeline.PollAll(ctx, inst.sources)
 	names := make([]string, 0, len(errs))
 	for name := range errs {
 		names = append(names, name)
@@ -123,13 +270,13 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 			fmt.Fprintf(env.stderr, "source %s: %v\n", name, errs[name])
 		}
 	}
-	sent, err := d.DrainOnce(ctx)
+	sent, err := inst.deliver.DrainOnce(ctx)
 	if err != nil {
 		return fmt.Errorf("deliver alerts: %w", err)
 	}
-	depth, _ := dd.st.OutboxDepth()
-	fmt.Fprintf(env.stderr, "once: %d sources (%d failed), %d alerts delivered, %d waiting in the outbox\n", len(sources), failed, sent, depth)
-	if failed == len(sources) && failed > 0 {
+	depth, _ := inst.dd.st.OutboxDepth()
+	fmt.Fprintf(env.stderr, "once: %d sources (%d failed), %d alerts delivered, %d waiting in the outbox\n", len(inst.sources), failed, sent, depth)
+	if failed == len(inst.sources) && failed > 0 {
 		return errReported
 	}
 	return nil
@@ -143,13 +290,6 @@ type named struct {
 }
 
 func (n named) Name() string { return n.name }
-
-// terminalSender delivers outbox alerts to the terminal.
-type terminalSender struct{ t *alerting.Terminal }
-
-func (s terminalSender) Post(_ context.Context, _ string, a alerting.Alert) (string, error) {
-	return "", s.t.Notify(&a.Post, &a.Decision)
-}
 
 func buildSource(s config.Source, client *listener.Client) (listener.Source, error) {
 	switch s.Type {

@@ -243,8 +243,14 @@ func TestDaemon(t *testing.T) {
 	if err := os.WriteFile(posts, src, 0o600); err != nil {
 		t.Fatal(err)
 	}
+	quiet := filepath.Join(dir, "quiet.jsonl") // a source that never brings anything
+	if err := os.WriteFile(quiet, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "kizuki.yaml")
-	body := "data_dir: " + filepath.Join(dir, "data") + "\nrules: [" + rulesDir + "]\nhttp:\n  listen: 127.0.0.1:0\nsources:\n  - type: file\n    name: export\n    path: " + posts + "\n    schedule: \"@every 1s\"\n"
+	body := "data_dir: " + filepath.Join(dir, "data") + "\nrules: [" + rulesDir + "]\nlog: {format: json}\nhttp:\n  listen: 127.0.0.1:0\nsources:\n" +
+		"  - type: file\n    name: export\n    path: " + posts + "\n    schedule: \"@every 1s\"\n" +
+		"  - type: file\n    name: quiet\n    path: " + quiet + "\n    schedule: \"@every 1s\"\n    stall_after: 2s\n"
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -280,6 +286,15 @@ func TestDaemon(t *testing.T) {
 	f.WriteString(`{"id":"x:100","platform":"x","author":{"handle":"late"},"text":"Kumo Mobile is a scam, I am calling a lawyer","created_at":"2026-11-20T10:00:00Z"}` + "\n")
 	f.Close()
 	waitFor(7)
+	// The quiet source stalls: one operator notice, and JSON logs say so.
+	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(out.String(), "Source quiet has brought no posts"); time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no stall notice:\n%s\nstderr:\n%s", out.String(), errb.String())
+		}
+	}
+	if !strings.Contains(errb.String(), `"msg":"source stalled","source":"quiet"`) {
+		t.Errorf("no JSON log line of the stall:\n%s", errb.String())
+	}
 
 	// SIGHUP with a broken rule file: rejected, the old rules stay.
 	appendPost := func(line string) {
@@ -313,6 +328,14 @@ func TestDaemon(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(rulesDir, "sora.yaml"), []byte(sora), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// ... and so is a configuration change: a new source.
+	more := filepath.Join(dir, "more.jsonl")
+	if err := os.WriteFile(more, []byte(`{"id":"x:200","platform":"x","author":{"handle":"other"},"text":"Kumo Mobile charged me twice and support hung up on me, what a scam","created_at":"2026-11-20T10:03:00Z"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(cfg, []byte(body+"  - type: file\n    name: more\n    path: "+more+"\n    schedule: \"@every 1s\"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	reload <- struct{}{}
 	for deadline := time.Now().Add(30 * time.Second); !strings.Contains(errb.String(), "rules reloaded: 2 brands"); time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
@@ -320,7 +343,10 @@ func TestDaemon(t *testing.T) {
 		}
 	}
 	appendPost(`{"id":"x:102","platform":"x","author":{"handle":"late3"},"text":"Sora Cafe is a scam, calling a lawyer","created_at":"2026-11-20T10:02:00Z"}`)
-	waitFor(9)
+	waitFor(10)
+	if !strings.Contains(out.String(), "charged me twice") {
+		t.Errorf("no alert from the source added on reload:\n%s", out.String())
+	}
 	if !strings.Contains(out.String(), "Sora Cafe") {
 		t.Errorf("no alert for the reloaded brand:\n%s", out.String())
 	}
@@ -333,7 +359,11 @@ func TestDaemon(t *testing.T) {
 	case <-time.After(60 * time.Second):
 		t.Fatal("daemon did not stop after cancel")
 	}
-	if n := strings.Count(out.String(), "■ "); n != 9 {
-		t.Errorf("%d alerts in all, want 9 (each once)", n)
+	if n := strings.Count(out.String(), "■ "); n != 10 {
+		t.Errorf("%d alerts in all, want 10 (each once)", n)
+	}
+	// The reload kept the stall in mind: one notice in all, not one per run.
+	if n := strings.Count(out.String(), "Source quiet has brought no posts"); n != 1 {
+		t.Errorf("%d stall notices, want 1:\n%s", n, out.String())
 	}
 }
