@@ -131,14 +131,24 @@ func TestReplayStdin(t *testing.T) {
 }
 
 func TestDemo(t *testing.T) {
-	code, out, errs := kizuki(t, "", "run")
+	dir := filepath.Join(t.TempDir(), "demo-data")
+	code, out, errs := kizuki(t, "", "run", "--data-dir", dir)
 	if code != 0 {
 		t.Fatalf("demo: code %d: %s", code, errs)
 	}
-	for _, want := range []string{"DEMO", "RISKY", "ACTIONABLE", "POSITIVE", "first alert after"} {
+	for _, want := range []string{"DEMO", "RISKY", "ACTIONABLE", "POSITIVE", "first alert after", "333 indexed",
+		"held for Sora Cafe's quiet hours", "0 still waiting"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
+	}
+	// The demo went through the real pipeline: what it saw is searchable.
+	code, found, errs := kizuki(t, "", "search", "--data-dir", dir, "--format", "jsonl", "返金")
+	if code != 0 || strings.Count(found, "\n") == 0 {
+		t.Fatalf("search the demo's data: code %d, %q, %s", code, found, errs)
+	}
+	if !strings.Contains(found, "返金") {
+		t.Errorf("search results lack the term:\n%s", found)
 	}
 }
 
