@@ -178,10 +178,13 @@ func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir) (*in
 		Location: cfg.Location, Logger: log, Query: func() listener.Query { return q },
 	})
 	var sender alerting.Sender = terminalSender{&alerting.Terminal{W: env.stdout, Color: isTerminal(env.stdout), Location: cfg.Location}}
+	interval := time.Nanosecond // a terminal needs no pacing
 	if cfg.Slack != nil {
 		sender = alerting.NewSlack(alerting.SlackOptions{Token: cfg.Slack.BotToken.Value(), APIURL: cfg.Slack.APIURL, Logger: log})
+		interval = 0 // Slack's own: about one message per second per channel
 	}
-	inst.deliver = alerting.NewDeliverer(alerting.DelivererOptions{Outbox: dd.st, Sender: sender, Location: cfg.Location, Logger: log})
+	inst.deliver = alerting.NewDeliverer(alerting.DelivererOptions{Outbox: dd.st, Sender: sender, Location: cfg.Location, Logger: log,
+		ChannelInterval: interval})
 	if age := cfg.Retention.Posts; age > 0 {
 		inst.tasks = append(inst.tasks, daemon.Task{Name: "retention", Schedule: retentionSchedule, Run: func(ctx context.Context) error {
 			n, err := daemon.Retain(ctx, dd.st, dd.ix, age, time.Now())
@@ -270,9 +273,18 @@ func (inst *instance) once(ctx context.Context, env *env) error {
 			fmt.Fprintf(env.stderr, "source %s: %v\n", name, errs[name])
 		}
 	}
-	sent, err := inst.deliver.DrainOnce(ctx)
-	if err != nil {
-		return fmt.Errorf("deliver alerts: %w", err)
+	// Drain until nothing more goes out: one drain takes a batch, and what failed
+	// stays for the next run.
+	sent := 0
+	for {
+		n, err := inst.deliver.DrainOnce(ctx)
+		sent += n
+		if err != nil {
+			return fmt.Errorf("deliver alerts: %w", err)
+		}
+		if n == 0 {
+			break
+		}
 	}
 	depth, _ := inst.dd.st.OutboxDepth()
 	fmt.Fprintf(env.stderr, "once: %d sources (%d failed), %d alerts delivered, %d waiting in the outbox\n", len(inst.sources), failed, sent, depth)
