@@ -11,25 +11,33 @@ import (
 	"github.com/kizuki-dev/kizuki/post"
 )
 
-// Stream returns n posts for load and crash tests: the sample posts
-// repeated with fresh ids, times and follower counts, so that text,
-// languages and threads stay realistic.
-func Stream(n int, seed uint64) ([]post.Post, error) {
+// Sample returns the sample stream's posts, in order.
+func Sample() ([]post.Post, error) {
 	data, err := Posts()
 	if err != nil {
 		return nil, err
 	}
-	var base []post.Post
+	var posts []post.Post
 	r := post.NewReader(bytes.NewReader(data), "demo/posts.jsonl")
 	for {
 		p, err := r.Next()
 		if errors.Is(err, io.EOF) {
-			break
+			return posts, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		base = append(base, p)
+		posts = append(posts, p)
+	}
+}
+
+// Stream returns n posts for load and crash tests: the sample posts
+// repeated with fresh ids, times and follower counts, so that text,
+// languages and threads stay realistic.
+func Stream(n int, seed uint64) ([]post.Post, error) {
+	base, err := Sample()
+	if err != nil {
+		return nil, err
 	}
 	rng := rand.New(rand.NewPCG(seed, 7))
 	t := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)

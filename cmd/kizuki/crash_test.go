@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"os/exec"
@@ -23,30 +24,16 @@ func TestKillDuringReplay(t *testing.T) {
 		t.Skip("subprocess crash test")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "kizuki")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildKizuki(t, tmp)
 	const n = 20000
 	posts, err := demo.Stream(n, 3)
 	if err != nil {
 		t.Fatal(err)
 	}
 	input := filepath.Join(tmp, "posts.jsonl")
-	f, err := os.Create(input)
-	if err != nil {
+	if err := os.WriteFile(input, jsonl(t, posts), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	w := post.NewWriter(f)
-	for _, p := range posts {
-		if err := w.Write(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	if err := w.Flush(); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
 	data := filepath.Join(tmp, "data")
 	replay := func() *exec.Cmd {
 		cmd := exec.Command(bin, "replay", "--rules", "../../demo/rules", "--input", input, "--data-dir", data)
@@ -115,4 +102,30 @@ func countLines(b []byte) int {
 		}
 	}
 	return n
+}
+
+// buildKizuki builds the binary into dir, for the subprocess tests.
+func buildKizuki(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "kizuki")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// jsonl encodes posts as JSON Lines.
+func jsonl(t *testing.T, posts []post.Post) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	w := post.NewWriter(&b)
+	for _, p := range posts {
+		if err := w.Write(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/kizuki-dev/kizuki/demo"
 	"github.com/kizuki-dev/kizuki/index"
 	"github.com/kizuki-dev/kizuki/matcher"
-	"github.com/kizuki-dev/kizuki/post"
 	"github.com/kizuki-dev/kizuki/rules"
 	"github.com/kizuki-dev/kizuki/store"
 )
@@ -29,10 +28,7 @@ func TestKillDaemon(t *testing.T) {
 		t.Skip("subprocess crash test")
 	}
 	tmp := t.TempDir()
-	bin := filepath.Join(tmp, "kizuki")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build: %v\n%s", err, out)
-	}
+	bin := buildKizuki(t, tmp)
 	// Kumo Mobile's rules only: they have no quiet hours, so every alert is due at once
 	// whatever the time of day the test runs.
 	rulesDir := filepath.Join(tmp, "rules")
@@ -63,6 +59,10 @@ func TestKillDaemon(t *testing.T) {
 	}
 
 	// The posts arrive in chunks while the daemon runs and is killed.
+	var chunks [][]byte
+	for i := 0; i < n; i += 150 {
+		chunks = append(chunks, jsonl(t, posts[i:min(i+150, n)]))
+	}
 	appended := make(chan struct{})
 	go func() {
 		defer close(appended)
@@ -72,17 +72,8 @@ func TestKillDaemon(t *testing.T) {
 			return
 		}
 		defer f.Close()
-		for i := 0; i < n; i += 150 {
-			var b bytes.Buffer
-			w := post.NewWriter(&b)
-			for _, p := range posts[i:min(i+150, n)] {
-				if err := w.Write(p); err != nil {
-					t.Error(err)
-					return
-				}
-			}
-			w.Flush()
-			f.Write(b.Bytes())
+		for _, c := range chunks {
+			f.Write(c)
 			time.Sleep(150 * time.Millisecond)
 		}
 	}()

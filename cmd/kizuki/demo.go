@@ -1,11 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -136,21 +134,9 @@ func runDemo(ctx context.Context, env *env, color bool, pace time.Duration, keep
 }
 
 func demoPosts() ([]post.Post, error) {
-	data, err := demo.Posts()
+	posts, err := demo.Sample()
 	if err != nil {
 		return nil, fmt.Errorf("demo posts: %w", err)
-	}
-	var posts []post.Post
-	r := post.NewReader(bytes.NewReader(data), "demo/posts.jsonl")
-	for {
-		p, err := r.Next()
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		posts = append(posts, p)
 	}
 	if len(posts) == 0 {
 		return nil, errors.New("demo posts: none embedded")
