@@ -13,12 +13,19 @@ import (
 
 // OutboxStore is the part of the store the Deliverer needs; *store.Store satisfies it.
 type OutboxStore interface {
-	Pending(ctx context.Context, now time.Time, limit int) ([]store.OutboxItem, error)
+	PendingExcept(ctx context.Context, now time.Time, limit int, skip func(channel string) bool) ([]store.OutboxItem, error)
 	MarkSent(ctx context.Context, key, ref string) error
 	MarkFailed(ctx context.Context, key, errText string, retryAt time.Time) error
+	// SentRef, OutboxPending and Postpone let a thread reply or an update wait for the
+	// message it refers to.
+	SentRef(ctx context.Context, key string) (ref string, ok bool, err error)
+	OutboxPending(ctx context.Context, key string) (bool, error)
+	Postpone(ctx context.Context, key string, until time.Time) error
 }
 
-// Sender posts one alert and returns the message's timestamp; *Slack satisfies it.
+// Sender posts one outbox message and returns its timestamp; *Slack and *Terminal satisfy
+// it. It handles every kind: KindAlert, KindNotice, KindReply (in the thread at ThreadTS)
+// and KindUpdate (replacing the message at ThreadTS, whose ts it returns).
 type Sender interface {
 	Post(ctx context.Context, channel string, a Alert) (ts string, err error)
 }
@@ -48,25 +55,37 @@ type DelivererOptions struct {
 	// means one second (Slack allows about one message per second per channel).
 	ChannelInterval time.Duration
 	// MaxBackoff caps the exponential back-off after a retryable failure (a Retry-After from
-	// Slack is honoured even when longer); zero or less means 15 minutes.
+	// Slack is honoured even when longer); zero or less means one minute, so that a channel
+	// comes back within a minute of the end of an outage (see BENCHMARKS.md).
 	MaxBackoff time.Duration
 	// Batch is how many due items one drain takes; zero or less means 100.
 	Batch int
-	// OnSent is called after an item is recorded as sent, with the message's timestamp,
-	// so that the daemon can remember it on the case. Nil means nothing.
+	// OnSent is called after an item is recorded as sent, with the message's timestamp
+	// (for a thread reply, the thread's), so that the daemon can remember it on the case.
+	// Nil means nothing.
 	OnSent func(key, channel, ts string)
 }
 
 // Delivery policy.
 const (
 	dlDefaultInterval   = time.Second
-	dlDefaultMaxBackoff = 15 * time.Minute
+	dlDefaultMaxBackoff = time.Minute
 	dlDefaultBatch      = 100
 	dlBaseBackoff       = 2 * time.Second
 	// dlPermanentRetry holds back an item that needs a person (bad token, unknown channel,
 	// invalid payload): it stays in the outbox, visible in its depth, and is tried again
 	// once a day in case the configuration was fixed.
 	dlPermanentRetry = 24 * time.Hour
+	// dlParentWait is how long a reply or an update waits before looking again for the
+	// message it refers to, which is not sent yet (held by quiet hours, failing).
+	dlParentWait = 5 * time.Second
+	// dlOrphanAfter is how long a reply or an update waits for a message that is neither
+	// sent nor in the outbox (it may still be enqueued by a poll that failed half-way)
+	// before it is dropped.
+	dlOrphanAfter = time.Hour
+	// dlDrainBudget bounds how long one drain goes on taking the items that arrive while
+	// it runs (a batch already started is finished).
+	dlDrainBudget = time.Minute
 )
 
 // Deliverer sends the store's outbox to Slack: every alert decided is written to the outbox
@@ -152,16 +171,34 @@ func (d *Deliverer) Run(ctx context.Context, every time.Duration) error {
 }
 
 // DrainOnce sends the items due now, in the order they were enqueued, pacing each channel,
-// and returns how many were sent. A failed send is recorded on its item, which stays in the
-// outbox; the error is only for the store and for ctx.
+// and returns how many were sent. Items that arrive while it paces are sent in the same
+// drain, for up to dlDrainBudget, so that an alert does not wait for the next drain while
+// its channel is free. A failed send is recorded on its item, which stays in the outbox;
+// the error is only for the store and for ctx.
 func (d *Deliverer) DrainOnce(ctx context.Context) (sent int, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 
-	items, err := d.outbox.Pending(ctx, d.now(), d.batch)
+	start := d.now()
+	for {
+		n, err := d.dlRound(ctx)
+		sent += n
+		if err != nil || n == 0 || d.now().Sub(start) >= dlDrainBudget {
+			return sent, err
+		}
+	}
+}
+
+// dlRound sends one batch of the items due now.
+func (d *Deliverer) dlRound(ctx context.Context) (sent int, err error) {
+	start := d.now()
+	items, err := d.outbox.PendingExcept(ctx, start, d.batch, func(channel string) bool {
+		return start.Before(d.holdTill[channel])
+	})
 	if err != nil {
 		return 0, fmt.Errorf("drain outbox: %w", err)
 	}
+	latest := dlLatestUpdates(items)
 	for _, it := range items {
 		if err := ctx.Err(); err != nil {
 			return sent, err
@@ -169,7 +206,7 @@ func (d *Deliverer) DrainOnce(ctx context.Context) (sent int, err error) {
 		if d.now().Before(d.holdTill[it.Channel]) {
 			continue // the channel failed in this drain or an earlier one: keep the order
 		}
-		ok, err := d.dlDeliver(ctx, it)
+		ok, err := d.dlDeliver(ctx, it, latest)
 		if err != nil {
 			return sent, err
 		}
@@ -181,12 +218,32 @@ func (d *Deliverer) DrainOnce(ctx context.Context) (sent int, err error) {
 }
 
 // dlDeliver sends one item and records the outcome; it reports whether the item was sent.
-// Its error is for the store and ctx only.
-func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem) (bool, error) {
+// Its error is for the store and ctx only. latest maps a ThreadKey to the key of the last
+// update of that message in this drain: earlier ones are recorded without a call.
+func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem, latest map[string]string) (bool, error) {
 	if ts, ok := d.unrecorded[it.Key]; ok {
 		return true, d.dlRecord(ctx, it, ts)
 	}
-	if d.checker != nil && d.dlMayHavePosted(it) {
+	var a Alert
+	if err := json.Unmarshal(it.Payload, &a); err != nil {
+		return false, d.dlFailed(ctx, it, fmt.Errorf("decode alert: %w", err))
+	}
+	a.Location = d.loc
+	switch a.Kind {
+	case KindAlert, KindNotice:
+	case KindReply, KindUpdate:
+		if a.Kind == KindUpdate && latest[a.ThreadKey] != it.Key {
+			// A later update of the same message is in this drain: it shows the newer state.
+			return false, d.outbox.MarkSent(context.WithoutCancel(ctx), it.Key, "")
+		}
+		ready, err := d.dlThread(ctx, it, &a)
+		if err != nil || !ready {
+			return false, err
+		}
+	default:
+		return false, d.dlFailed(ctx, it, fmt.Errorf("unknown message kind %q", a.Kind))
+	}
+	if d.checker != nil && a.Kind != KindUpdate && d.dlMayHavePosted(it) {
 		ts, ok, err := d.checker.AlreadyPosted(ctx, it.Channel, it.Key)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -197,15 +254,10 @@ func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem) (bool, e
 		}
 		if ok {
 			d.log.InfoContext(ctx, "alert was already posted; recording it", "key", it.Key, "channel", it.Channel, "ts", ts)
-			return true, d.dlRecord(ctx, it, ts)
+			return true, d.dlRecord(ctx, it, dlRef(&a, ts))
 		}
 	}
 
-	var a Alert
-	if err := json.Unmarshal(it.Payload, &a); err != nil {
-		return false, d.dlFailed(ctx, it, fmt.Errorf("decode alert: %w", err))
-	}
-	a.Location = d.loc
 	if err := d.dlPace(ctx, it.Channel); err != nil {
 		return false, err
 	}
@@ -219,7 +271,66 @@ func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem) (bool, e
 		}
 		return false, d.dlFailed(ctx, it, err)
 	}
-	return true, d.dlRecord(ctx, it, ts)
+	return true, d.dlRecord(ctx, it, dlRef(&a, ts))
+}
+
+// dlRef is what the outbox records for a sent message: its ts, or for a thread reply the
+// thread's, so that a reply to that reply (a note on a post that joined an earlier alert's
+// thread) lands in the same thread.
+func dlRef(a *Alert, ts string) string {
+	if a.Kind == KindReply && a.ThreadTS != "" {
+		return a.ThreadTS
+	}
+	return ts
+}
+
+// dlThread finds the message a reply or an update refers to and sets a.ThreadTS. When that
+// message is not sent yet, the item is postponed in its place (it does not hold up its
+// channel, and is not an attempt) and ready is false; when that message is nowhere, neither
+// sent nor waiting, for longer than dlOrphanAfter, the item is dropped.
+func (d *Deliverer) dlThread(ctx context.Context, it store.OutboxItem, a *Alert) (ready bool, err error) {
+	if a.ThreadKey == "" {
+		return false, d.dlFailed(ctx, it, fmt.Errorf("%s message without a thread key", a.Kind))
+	}
+	ref, ok, err := d.outbox.SentRef(ctx, a.ThreadKey)
+	if err != nil {
+		return false, fmt.Errorf("deliver %s: %w", it.Key, err)
+	}
+	if ok {
+		a.ThreadTS = ref
+		return true, nil
+	}
+	waiting, err := d.outbox.OutboxPending(ctx, a.ThreadKey)
+	if err != nil {
+		return false, fmt.Errorf("deliver %s: %w", it.Key, err)
+	}
+	now := d.now()
+	if !waiting && now.Sub(it.EnqueuedAt) >= dlOrphanAfter {
+		d.log.WarnContext(ctx, "message dropped: the message it refers to was never enqueued",
+			"key", it.Key, "kind", a.Kind, "thread_key", a.ThreadKey, "enqueued_at", it.EnqueuedAt)
+		return false, d.outbox.MarkSent(context.WithoutCancel(ctx), it.Key, "")
+	}
+	return false, d.outbox.Postpone(context.WithoutCancel(ctx), it.Key, now.Add(dlParentWait))
+}
+
+// dlLatestUpdates maps the ThreadKey of every update among items to the key of its last
+// update.
+func dlLatestUpdates(items []store.OutboxItem) map[string]string {
+	var latest map[string]string
+	for _, it := range items {
+		var m struct {
+			Kind      string `json:"kind"`
+			ThreadKey string `json:"thread_key"`
+		}
+		if json.Unmarshal(it.Payload, &m) != nil || m.Kind != KindUpdate {
+			continue
+		}
+		if latest == nil {
+			latest = map[string]string{}
+		}
+		latest[m.ThreadKey] = it.Key
+	}
+	return latest
 }
 
 // dlMayHavePosted reports whether an earlier attempt could have reached Slack without being

@@ -58,6 +58,8 @@ func (c *dlClock) Sleeps() []time.Duration {
 type dlPosted struct {
 	Channel, CaseID, TS string
 	At                  time.Time
+	Kind, ThreadTS      string
+	Text                string
 }
 
 // dlFakeSender is Slack in memory; fail, if set, decides the outcome of each call.
@@ -83,7 +85,11 @@ func (f *dlFakeSender) Post(_ context.Context, channel string, a Alert) (string,
 	var ts string
 	if err == nil {
 		ts = fmt.Sprintf("1700000000.%06d", len(f.posted)+1)
-		f.posted = append(f.posted, dlPosted{Channel: channel, CaseID: a.Post.ID, TS: ts, At: f.clock.Now()})
+		if a.Kind == KindUpdate {
+			ts = a.ThreadTS
+		}
+		f.posted = append(f.posted, dlPosted{Channel: channel, CaseID: a.Post.ID, TS: ts, At: f.clock.Now(),
+			Kind: a.Kind, ThreadTS: a.ThreadTS, Text: a.Text})
 	}
 	f.mu.Unlock()
 	if err != nil {

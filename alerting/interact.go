@@ -9,6 +9,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -28,6 +29,19 @@ type CaseStore interface {
 	Resolve(ctx context.Context, id, actor string) (store.Case, error)
 	Snooze(ctx context.Context, id, actor string, until time.Time) (store.Case, error)
 	Dismiss(ctx context.Context, id, actor, note string) (store.Case, error)
+}
+
+// ActionFunc applies one block action clicked by actor and returns a message for the
+// clicker ("" for none); its error means the change could not be recorded.
+type ActionFunc func(ctx context.Context, a *slack.BlockAction, actor string) (note string, err error)
+
+// MuteStore is what the "Mute author" button needs (*store.Store): the post's author, a
+// silence, and a note in the alert's thread.
+type MuteStore interface {
+	GetCase(ctx context.Context, id string) (store.Case, bool, error)
+	GetPost(ctx context.Context, id string) (store.Recorded, bool, error)
+	AddSilence(ctx context.Context, s store.Silence) (store.Silence, bool, error)
+	Enqueue(ctx context.Context, it store.OutboxItem) (bool, error)
 }
 
 // The actions and the snooze choices are those of the alert's layout (ActionClaim, SnoozeHour,
@@ -50,6 +64,13 @@ type InteractionOptions struct {
 	SigningSecret string
 	// Cases receives the verbs.
 	Cases CaseStore
+	// Mutes, if set, handles "Mute author": a silence of the post's author for
+	// MuteAuthorFor, and a note in the alert's thread. Nil answers that muting is
+	// done with the command line.
+	Mutes MuteStore
+	// Actions handles block actions of other layouts by action id (ActionCloseSurge of a
+	// surge notice, say), for packages that alerting cannot import. Nil handles none.
+	Actions map[string]ActionFunc
 	// Now is the clock for timestamps and snoozes; nil means time.Now.
 	Now func() time.Time
 	// Location is the team's time zone: "tomorrow" snoozes until 09:00 of the next day
@@ -71,6 +92,8 @@ type InteractionOptions struct {
 type Interactions struct {
 	secret   string
 	cases    CaseStore
+	mutes    MuteStore
+	actions  map[string]ActionFunc
 	now      func() time.Time
 	loc      *time.Location
 	onChange func(ctx context.Context, c store.Case, actor string)
@@ -83,6 +106,8 @@ func NewInteractions(opt InteractionOptions) *Interactions {
 	h := &Interactions{
 		secret:   opt.SigningSecret,
 		cases:    opt.Cases,
+		mutes:    opt.Mutes,
+		actions:  opt.Actions,
 		now:      opt.Now,
 		loc:      opt.Location,
 		onChange: opt.OnChange,
@@ -143,31 +168,16 @@ func (h *Interactions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusBadRequest)
 		return
 	}
-	if cb.Type != slack.InteractionTypeBlockActions {
-		w.WriteHeader(http.StatusOK)
-		return
-	}
-	actor := cb.User.ID
-	if actor == "" {
+	notes, err := h.Handle(r.Context(), cb)
+	switch {
+	case errors.Is(err, errNoUser):
 		h.log.Warn("slack interaction rejected: no user")
 		w.WriteHeader(http.StatusBadRequest)
 		return
-	}
-
-	var notes []string
-	for _, a := range cb.ActionCallback.BlockActions {
-		if a == nil {
-			continue
-		}
-		note, err := h.apply(r.Context(), a, actor)
-		if err != nil {
-			h.log.Error("slack interaction failed", "action", a.ActionID, "user", actor, "err", err)
-			w.WriteHeader(http.StatusInternalServerError)
-			return
-		}
-		if note != "" {
-			notes = append(notes, note)
-		}
+	case err != nil:
+		h.log.Error("slack interaction failed", "err", err)
+		w.WriteHeader(http.StatusInternalServerError)
+		return
 	}
 	if len(notes) == 0 {
 		w.WriteHeader(http.StatusOK)
@@ -181,6 +191,37 @@ func (h *Interactions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(out)
+}
+
+// errNoUser: an interaction that names nobody cannot be recorded.
+var errNoUser = errors.New("interaction without a user")
+
+// Handle applies the block actions of an authenticated interaction (from the HTTP endpoint
+// or Socket Mode) and returns the messages for the clicker: a lost claim, a closed case, a
+// mute. Interactions other than block actions are ignored. The error is for a payload
+// without a user and for a failed store.
+func (h *Interactions) Handle(ctx context.Context, cb slack.InteractionCallback) ([]string, error) {
+	if cb.Type != slack.InteractionTypeBlockActions {
+		return nil, nil
+	}
+	actor := cb.User.ID
+	if actor == "" {
+		return nil, errNoUser
+	}
+	var notes []string
+	for _, a := range cb.ActionCallback.BlockActions {
+		if a == nil {
+			continue
+		}
+		note, err := h.apply(ctx, a, actor)
+		if err != nil {
+			return notes, fmt.Errorf("action %s by %s: %w", a.ActionID, actor, err)
+		}
+		if note != "" {
+			notes = append(notes, note)
+		}
+	}
+	return notes, nil
 }
 
 // iaRejection is why a request was not authenticated: for the log, never for the client.
@@ -266,7 +307,15 @@ func (h *Interactions) apply(ctx context.Context, a *slack.BlockAction, actor st
 			return "", nil
 		}
 		c, err = h.cases.Snooze(ctx, id, actor, until)
+	case ActionMuteAuthor:
+		if a.Value == "" {
+			return "", nil
+		}
+		return h.muteAuthor(ctx, a.Value, actor)
 	default:
+		if f := h.actions[a.ActionID]; f != nil {
+			return f(ctx, a, actor)
+		}
 		return "", nil
 	}
 	var claimed *store.ClaimedError
@@ -286,6 +335,56 @@ func (h *Interactions) apply(ctx context.Context, a *slack.BlockAction, actor st
 		h.onChange(ctx, c, actor)
 	}
 	return "", nil
+}
+
+// muteAuthor silences the author of the case's post for MuteAuthorFor, notes it in the
+// alert's thread (with who did it) and tells the clicker how to lift it.
+func (h *Interactions) muteAuthor(ctx context.Context, caseID, actor string) (string, error) {
+	if h.mutes == nil {
+		return "Muting from Slack is not set up here: use `kizuki silence add --author …`.", nil
+	}
+	rec, ok, err := h.mutes.GetPost(ctx, caseID)
+	if err != nil {
+		return "", err
+	}
+	author := store.AuthorKey(rec.Post)
+	if !ok || author == "" {
+		return "This post's author is not recorded: use `kizuki silence add --author …`.", nil
+	}
+	handle := strings.TrimPrefix(rec.Post.Author.Handle, "@")
+	now := h.now()
+	sil, created, err := h.mutes.AddSilence(ctx, store.Silence{
+		Author: author, AuthorHandle: handle, CreatedBy: actor,
+		Comment: "muted from the alert of " + caseID, StartsAt: now, EndsAt: now.Add(MuteAuthorFor),
+	})
+	if err != nil {
+		return "", err
+	}
+	who := Escape("@" + handle)
+	if handle == "" {
+		who = Escape(author)
+	}
+	until := sil.EndsAt.In(h.loc).Format("1/2 15:04 MST")
+	if c, ok, err := h.mutes.GetCase(ctx, caseID); err != nil {
+		return "", err
+	} else if ok && c.Channel != "" {
+		text := fmt.Sprintf("%s muted until %s by @%s (silence %s).", "@"+handle, until, actor, sil.ID)
+		rich := fmt.Sprintf(":mute: %s muted until %s by %s (silence %s): no alerts about their posts, which are still recorded.",
+			who, until, user(actor), Escape(sil.ID))
+		payload, err := json.Marshal(ReplyBlocksMessage(AlertKey(caseID), text, []slack.Block{section("kizuki_muted", rich)}))
+		if err != nil {
+			return "", err
+		}
+		if _, err := h.mutes.Enqueue(ctx, store.OutboxItem{Key: caseID + ":muted:" + sil.ID, Channel: c.Channel, Payload: payload}); err != nil {
+			return "", err
+		}
+	}
+	verb := "Muted"
+	if !created {
+		verb = "Already muted:"
+	}
+	return fmt.Sprintf("%s %s until %s (silence %s). Lift it with `kizuki silence expire %s`.",
+		verb, who, until, Escape(sil.ID), Escape(sil.ID)), nil
 }
 
 // iaSnoozeUntil is the end of a snooze chosen at now: "1h" and "4h" from now, "tomorrow" at

@@ -55,9 +55,28 @@ func NewSlack(opt SlackOptions) *Slack {
 	return &Slack{api: slack.New(opt.Token, opts...), log: l}
 }
 
-// Post sends the alert to channel and returns the message's timestamp, which Update and
-// Reply need. Link previews are off: the post's URL is in a button.
+// Post sends an outbox message to channel and returns its timestamp, which Update and
+// Reply need. A post alert is its Block Kit layout; a notice or a reply is its Blocks, if
+// set, or else its Text, escaped; a reply goes into the thread at a.ThreadTS; an update
+// replaces the alert at a.ThreadTS and returns that ts. Link previews are off: the post's
+// URL is in a button.
 func (s *Slack) Post(ctx context.Context, channel string, a Alert) (ts string, err error) {
+	switch a.Kind {
+	case KindAlert:
+	case KindNotice:
+		return s.postMessage(ctx, channel, "", a)
+	case KindReply:
+		// A reply whose thread was sent without a ts (cannot happen with Slack) is
+		// better posted on its own than lost.
+		return s.postMessage(ctx, channel, a.ThreadTS, a)
+	case KindUpdate:
+		if a.ThreadTS == "" {
+			return "", fmt.Errorf("slack: update of %s in %s: no message ts", a.ThreadKey, channel)
+		}
+		return a.ThreadTS, s.Update(ctx, channel, a.ThreadTS, a)
+	default:
+		return "", fmt.Errorf("slack: unknown message kind %q", a.Kind)
+	}
 	_, ts, err = s.api.PostMessageContext(ctx, channel,
 		slack.MsgOptionBlocks(Blocks(a)...),
 		slack.MsgOptionText(FallbackText(a), false),
@@ -68,6 +87,34 @@ func (s *Slack) Post(ctx context.Context, channel string, a Alert) (ts string, e
 		return "", fmt.Errorf("slack: post alert %s to %s: %w", a.Post.ID, channel, err)
 	}
 	s.log.DebugContext(ctx, "slack alert posted", "post", a.Post.ID, "channel", channel, "ts", ts)
+	return ts, nil
+}
+
+// postMessage posts a notice, or a reply when threadTS is set: Blocks with Text as the
+// notification text, or Text alone, escaped either way.
+func (s *Slack) postMessage(ctx context.Context, channel, threadTS string, a Alert) (string, error) {
+	opts := []slack.MsgOption{slack.MsgOptionDisableLinkUnfurl(), slack.MsgOptionDisableMediaUnfurl()}
+	text := Escape(a.Text)
+	switch {
+	case a.Blocks != nil && len(a.Blocks.BlockSet) > 0:
+		blocks := a.Blocks.BlockSet
+		if len(blocks) > maxBlocks {
+			blocks = blocks[:maxBlocks]
+		}
+		opts = append(opts, slack.MsgOptionBlocks(blocks...), slack.MsgOptionText(cut(text, maxFallbackLen), false))
+	case strings.TrimSpace(text) != "":
+		opts = append(opts, slack.MsgOptionText(cut(text, maxMessageText), false))
+	default:
+		return "", fmt.Errorf("slack: empty %s message for %s", a.Kind, channel)
+	}
+	if threadTS != "" {
+		opts = append(opts, slack.MsgOptionTS(threadTS))
+	}
+	_, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
+	if err != nil {
+		return "", fmt.Errorf("slack: post %s to %s: %w", a.Kind, channel, err)
+	}
+	s.log.DebugContext(ctx, "slack message posted", "kind", a.Kind, "channel", channel, "thread", threadTS, "ts", ts)
 	return ts, nil
 }
 
@@ -88,7 +135,7 @@ func (s *Slack) Update(ctx context.Context, channel, ts string, a Alert) error {
 // post text: it may quote what customers wrote.
 func (s *Slack) Reply(ctx context.Context, channel, threadTS, text string) error {
 	_, _, err := s.api.PostMessageContext(ctx, channel,
-		slack.MsgOptionText(cut(Escape(text), 40000), false),
+		slack.MsgOptionText(cut(Escape(text), maxMessageText), false),
 		slack.MsgOptionTS(threadTS),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
@@ -98,6 +145,10 @@ func (s *Slack) Reply(ctx context.Context, channel, threadTS, text string) error
 	}
 	return nil
 }
+
+// maxMessageText is the longest top-level text Slack accepts (it truncates beyond 40,000
+// characters).
+const maxMessageText = 40000
 
 // RetryAfter returns how long Slack asked to wait before the next call, when err is (or
 // wraps) a rate limit with a Retry-After header.

@@ -274,6 +274,9 @@ func statusLine(c *store.Case, loc *time.Location) string {
 		if c.Assignee != "" {
 			s += " by " + user(c.Assignee)
 		}
+		if a := caseAnswered(c, loc); a != "" {
+			s += ": " + a
+		}
 		return s
 	case store.StatusDismissed:
 		return ":no_entry_sign: Not relevant"
@@ -304,7 +307,11 @@ func actions(a *Alert) slack.Block {
 				slack.NewOptionBlockObject(SnoozeTomorrow, plain("Tomorrow morning"), nil),
 			),
 			slack.NewButtonBlockElement(ActionNotRelevant, id, plain("Not relevant")),
-			slack.NewButtonBlockElement(ActionMuteAuthor, id, plain("Mute author")).WithStyle(slack.StyleDanger),
+			slack.NewButtonBlockElement(ActionMuteAuthor, id, plain("Mute author 7 days")).WithStyle(slack.StyleDanger).
+				WithConfirm(slack.NewConfirmationBlockObject(plain("Mute this author for 7 days?"),
+					plain("No alerts about their posts for 7 days. The posts are still recorded and searchable; "+
+						"kizuki silence expire lifts the mute earlier."),
+					plain("Mute"), plain("Cancel"))),
 		)
 	}
 	if len(elems) == 0 {

@@ -1,17 +1,22 @@
-// Package alerting turns decisions into messages people read: in the
-// terminal (the demo, and users without Slack) and, later, in Slack.
+// Package alerting turns decisions into messages people read, in Slack or in the terminal
+// (the demo, and users without Slack): the layout, the durable outbox delivery, the
+// interactions (buttons, over HTTP or Socket Mode), silences and snoozes coming back.
 package alerting
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/slack-go/slack"
+
 	"github.com/kizuki-dev/kizuki/matcher"
 	"github.com/kizuki-dev/kizuki/post"
 	"github.com/kizuki-dev/kizuki/rules"
+	"github.com/kizuki-dev/kizuki/store"
 )
 
 // Terminal prints one alert a block, coloured when Color is set (only on a
@@ -78,6 +83,81 @@ func (t *Terminal) Notify(p *post.Post, d *matcher.Decision) error {
 	b.WriteString("\n")
 	_, err := io.WriteString(t.W, b.String())
 	return err
+}
+
+// Post prints an outbox message, so that a Terminal can stand in for Slack behind the
+// Deliverer: a post alert as Notify does, a notice or a reply as its text (a reply
+// indented under the case it belongs to), an update as the case's new status. It returns
+// no timestamp: replies need none here.
+func (t *Terminal) Post(_ context.Context, _ string, a Alert) (string, error) {
+	loc := t.Location
+	if loc == nil {
+		loc = a.loc()
+	}
+	var b strings.Builder
+	switch a.Kind {
+	case KindAlert:
+		return "", t.Notify(&a.Post, &a.Decision)
+	case KindNotice:
+		fmt.Fprintf(&b, "%s %s\n\n", t.paint(ansiBold, "▶"), strings.ReplaceAll(Clean(messageText(&a.Message)), "\n", "\n  "))
+	case KindReply:
+		id, _ := strings.CutSuffix(a.ThreadKey, ":alert")
+		fmt.Fprintf(&b, "  %s %s\n\n", t.paint(ansiDim, "↳ ("+Clean(id)+")"),
+			strings.ReplaceAll(Clean(messageText(&a.Message)), "\n", "\n    "))
+	case KindUpdate:
+		s := plainStatus(&a.Case, loc)
+		if s == "" {
+			s = "open"
+		}
+		fmt.Fprintf(&b, "  %s %s\n\n", t.paint(ansiDim, "↻ "+Clean(a.caseID())+":"), Clean(s))
+	default:
+		return "", fmt.Errorf("terminal: unknown message kind %q", a.Kind)
+	}
+	_, err := io.WriteString(t.W, b.String())
+	return "", err
+}
+
+// messageText is a message's text, or the text of its blocks when it has none.
+func messageText(m *Message) string {
+	if strings.TrimSpace(m.Text) != "" || m.Blocks == nil {
+		return m.Text
+	}
+	var parts []string
+	for _, bl := range m.Blocks.BlockSet {
+		switch b := bl.(type) {
+		case *slack.SectionBlock:
+			if b.Text != nil {
+				parts = append(parts, b.Text.Text)
+			}
+		case *slack.HeaderBlock:
+			if b.Text != nil {
+				parts = append(parts, b.Text.Text)
+			}
+		case *slack.ContextBlock:
+			for _, e := range b.ContextElements.Elements {
+				if tx, ok := e.(*slack.TextBlockObject); ok {
+					parts = append(parts, tx.Text)
+				}
+			}
+		}
+	}
+	return strings.Join(parts, "\n")
+}
+
+// plainStatus is a case's status as plain words.
+func plainStatus(c *store.Case, loc *time.Location) string {
+	s := c.Status
+	switch c.Status {
+	case store.StatusClaimed, store.StatusResolved:
+		if c.Assignee != "" {
+			s += " by " + c.Assignee
+		}
+	case store.StatusSnoozed:
+		if !c.SnoozedUntil.IsZero() {
+			s += " until " + c.SnoozedUntil.In(loc).Format("1/2 15:04 MST")
+		}
+	}
+	return s
 }
 
 // Clean removes control characters (terminal escapes in post text must not

@@ -75,7 +75,23 @@ type Config struct {
 	HTTP      HTTP
 	Slack     *Slack // nil without a slack section: alerts go to the terminal
 	Retention Retention
-	Sources   []Source
+	// Digest, if set, sends the daily digest to Slack.
+	Digest  *Digest
+	Sources []Source
+}
+
+// Defaults of the digest section.
+const (
+	DefaultDigestSchedule = "0 9 * * *" // 09:00 in the configured time zone
+	DefaultResponseTarget = time.Hour
+)
+
+// Digest configures the daily digest: yesterday's numbers, open cases older than the
+// response target, the best positive posts, any surge.
+type Digest struct {
+	Channel        string // "" means slack.default_channel
+	Schedule       string
+	ResponseTarget time.Duration
 }
 
 // Log configures the daemon's slog logger.
@@ -297,6 +313,14 @@ func (c *Config) String() string {
 		}
 	}
 	fmt.Fprintf(&b, "retention: {posts: %s}\n", FormatDuration(r.Retention.Posts))
+	if g := r.Digest; g != nil {
+		b.WriteString("digest:\n")
+		if g.Channel != "" {
+			kv("  ", "channel", g.Channel)
+		}
+		kv("  ", "schedule", g.Schedule)
+		kv("  ", "response_target", FormatDuration(g.ResponseTarget))
+	}
 	b.WriteString("sources:\n")
 	for _, s := range r.Sources {
 		fmt.Fprintf(&b, "  - name: %s\n", yamlValue(s.Name))

@@ -255,6 +255,10 @@ func TestLoadProblems(t *testing.T) {
 			`kizuki.yaml:3: slack.default_channel is missing (add default_channel: "#kizuki")`,
 			`kizuki.yaml:4: slack.api_url "ftp://x" is not an http(s) URL (e.g. https://example.com)`,
 			`kizuki.yaml:5: unknown category "riksy" in slack.channels (did you mean "risky"?)`}},
+		{"bad digest", base + "digest:\n  schedule: \"0 25 * * *\"\n  respons_target: 2h\n  response_target: soon\n", []string{
+			`kizuki.yaml:4: digest.schedule: schedule "0 25 * * *": "25" is not a hour (0-23) (` + scheduleForms + `)`,
+			`kizuki.yaml:5: unknown key "respons_target" in digest (did you mean "response_target"?)`,
+			`kizuki.yaml:6: digest.response_target "soon" is not a duration (write it like 90d, 36h or 30m)`}},
 		{"channel as comment", base + "slack:\n  bot_token: ${KIZUKI_SLACK_BOT_TOKEN}\n  default_channel: #kizuki\n",
 			[]string{`kizuki.yaml:5: slack.default_channel is empty (quote it: "#kizuki"; an unquoted # starts a comment)`}},
 	}

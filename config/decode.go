@@ -33,11 +33,12 @@ const (
 )
 
 var (
-	topKeys       = []string{"timezone", "data_dir", "rules", "log", "http", "slack", "retention", "sources"}
+	topKeys       = []string{"timezone", "data_dir", "rules", "log", "http", "slack", "retention", "digest", "sources"}
 	logKeys       = []string{"level", "format"}
 	httpKeys      = []string{"listen", "allow_remote"}
 	slackKeys     = []string{"bot_token", "signing_secret", "app_token", "api_url", "default_channel", "ops_channel", "channels"}
 	retentionKeys = []string{"posts"}
+	digestKeys    = []string{"channel", "schedule", "response_target"}
 	logLevels     = []string{"debug", "info", "warn", "error"}
 	logFormats    = []string{"text", "json"}
 	commonKeys    = []string{"name", "type", "schedule", "stall_after"}
@@ -558,6 +559,8 @@ func (d *decoder) config(root *yaml.Node) *Config {
 					c.Retention.Posts = dur
 				}
 			}
+		case "digest":
+			d.digest(c, p)
 		case "sources":
 			sawSources = true
 			d.sources(c, p)
@@ -570,6 +573,34 @@ func (d *decoder) config(root *yaml.Node) *Config {
 		d.at(root, "add at least one, e.g. sources: [{type: hackernews}]", "sources is missing")
 	}
 	return c
+}
+
+func (d *decoder) digest(c *Config, p pair) {
+	kv, ok := d.mapping(p.val, "digest", `digest: {channel: "#kizuki", schedule: "0 9 * * *"}`, digestKeys)
+	if !ok {
+		return
+	}
+	g := &Digest{Schedule: DefaultDigestSchedule, ResponseTarget: DefaultResponseTarget}
+	c.Digest = g
+	for _, e := range kv {
+		path := "digest." + e.key
+		switch e.key {
+		case "channel":
+			g.Channel, _ = d.scalar(e, path, false)
+		case "schedule":
+			if spec, good := d.scalar(e, path, false); good {
+				if msg, hint := CheckSchedule(spec); msg != "" {
+					d.at(e.val, hint, "%s: %s", path, msg)
+				} else {
+					g.Schedule = spec
+				}
+			}
+		case "response_target":
+			if dur, good := d.duration(e, path); good {
+				g.ResponseTarget = dur
+			}
+		}
+	}
 }
 
 func (d *decoder) timezone(c *Config, p pair, s string) {

@@ -52,6 +52,13 @@ slack:
   #  risky: "#kizuki-risk"
   #  positive: "#kizuki-praise"
 
+# A daily digest to Slack: yesterday's numbers, open cases older than the
+# response target, the best positive posts, any surge. Off without this section.
+#digest:
+#  channel: "#kizuki"
+#  schedule: "0 9 * * *"
+#  response_target: 1h
+
 # How long posts are kept in the store and the index (d = days).
 retention:
   posts: 90d

@@ -77,6 +77,16 @@ type Options struct {
 	Now func() time.Time
 	// Health keeps the stall watch across runs (reloads); nil starts afresh.
 	Health *Health
+	// Workers run beside the schedule until ctx ends (e.g. Slack's Socket Mode); one that
+	// fails is logged and does not stop the daemon. Run waits for them on stop, within
+	// ShutdownTimeout.
+	Workers []Worker
+}
+
+// Worker is a long-running part of the daemon.
+type Worker struct {
+	Name string
+	Run  func(ctx context.Context) error
 }
 
 // Run schedules every source with cron, drains the outbox, serves health
@@ -214,6 +224,13 @@ func Run(ctx context.Context, opt Options) error {
 	c.Start()
 	for _, j := range atStart {
 		go j.Run()
+	}
+	for _, wk := range opt.Workers {
+		polls.Go(func() {
+			if err := wk.Run(ctx); err != nil && ctx.Err() == nil {
+				log.Error("worker stopped", "worker", wk.Name, "err", err)
+			}
+		})
 	}
 	ready.Store(true)
 	log.Info("daemon started", "sources", len(opt.Jobs), "health", addr)

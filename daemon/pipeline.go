@@ -9,6 +9,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,6 +19,7 @@ import (
 	"github.com/kizuki-dev/kizuki/listener"
 	"github.com/kizuki-dev/kizuki/matcher"
 	"github.com/kizuki-dev/kizuki/post"
+	"github.com/kizuki-dev/kizuki/rules"
 	"github.com/kizuki-dev/kizuki/store"
 )
 
@@ -48,44 +51,74 @@ type PipelineOptions struct {
 	Query func() listener.Query
 	// PerSourceTimeout bounds one source's poll in PollAll; zero or less means 2 minutes.
 	PerSourceTimeout time.Duration
+	// GroupWindow, if positive, groups an author's posts: an alerting post written within
+	// GroupWindow of the post of the author's open alert about the same brand (for the
+	// same channel) joins that alert's Slack thread as a reply instead of alerting again.
+	// Zero or less never groups. An hour is a good window.
+	GroupWindow time.Duration
+	// Incidents, if set, diverts a brand's negative alerts into its open surge's thread
+	// (incident mode); *watch.Watch is one.
+	Incidents Incidents
 }
 
 // Pipeline polls sources and turns their posts into recorded decisions and
 // outbox items. It is safe for concurrent use by different sources.
 type Pipeline struct {
-	matcher func() *matcher.Matcher
-	store   *store.Store
-	index   *index.Index
-	routes  alerting.Routes
-	loc     *time.Location
-	now     func() time.Time
-	log     *slog.Logger
-	depth   int
-	query   func() listener.Query
-	timeout time.Duration
+	matcher   func() *matcher.Matcher
+	store     *store.Store
+	index     *index.Index
+	routes    alerting.Routes
+	loc       *time.Location
+	now       func() time.Time
+	log       *slog.Logger
+	depth     int
+	query     func() listener.Query
+	timeout   time.Duration
+	group     time.Duration
+	incidents Incidents
+}
+
+// Incidents is incident mode, as the pipeline uses it; *watch.Watch is one.
+type Incidents interface {
+	// Inhibit reports whether a surge of brand is open for posts of category, and the
+	// outbox key of its alert.
+	Inhibit(ctx context.Context, brand string, category rules.Category) (threadKey string, ok bool)
+	// Divert puts the post as a reply into that thread.
+	Divert(ctx context.Context, threadKey string, p *post.Post, d *matcher.Decision) (added bool, err error)
 }
 
 // Stats is what one poll of one source did.
 type Stats struct {
 	Fetched int // posts the source returned
 	New     int // posts not seen before, now recorded
-	Alerts  int // alerts newly put in the outbox
+	Alerts  int // alerts newly put in the outbox (as alerts, or as replies in a thread)
 	Held    int // of those, alerts held back by quiet hours
+	// Grouped counts the alerts that joined the thread of their author's earlier alert
+	// about the same brand (also counted in Alerts).
+	Grouped int
+	// Diverted counts the alerts that went into an open surge's thread (incident mode).
+	Diverted int
+	// Silenced counts alerting posts that a silence kept from Slack (recorded all the same).
+	Silenced int
+	// Resolved counts cases closed because a brand account replied in their thread.
+	Resolved int
 }
 
 // NewPipeline returns a Pipeline with opt's defaults filled in.
 func NewPipeline(opt PipelineOptions) *Pipeline {
 	p := &Pipeline{
-		matcher: opt.Matcher,
-		store:   opt.Store,
-		index:   opt.Index,
-		routes:  opt.Routes,
-		loc:     opt.Location,
-		now:     opt.Now,
-		log:     opt.Logger,
-		depth:   opt.ThreadDepth,
-		query:   opt.Query,
-		timeout: opt.PerSourceTimeout,
+		matcher:   opt.Matcher,
+		store:     opt.Store,
+		index:     opt.Index,
+		routes:    opt.Routes,
+		loc:       opt.Location,
+		now:       opt.Now,
+		log:       opt.Logger,
+		depth:     opt.ThreadDepth,
+		query:     opt.Query,
+		timeout:   opt.PerSourceTimeout,
+		group:     opt.GroupWindow,
+		incidents: opt.Incidents,
 	}
 	if p.loc == nil {
 		p.loc = time.UTC
@@ -114,16 +147,23 @@ func NewPipeline(opt PipelineOptions) *Pipeline {
 //  2. drop posts already seen, and repeats within the page;
 //  3. fetch the thread before each reply that came without one (a failed
 //     thread is logged and the post goes on without context);
-//  4. decide each post with the current rules;
+//  4. decide each post with the current rules, and mute the alerts that an
+//     active silence matches (their reasons say which);
 //  5. index the new posts (idempotent by id, so a crash after it only
 //     re-indexes the same documents);
-//  6. for each alert: route it, open its case and enqueue it in the outbox
-//     (both idempotent by post id), held until the end of quiet hours;
-//  7. record the posts and the page's cursor in one store transaction, so the
+//  6. for each alert that is not silenced: route it, then either join the
+//     thread of the author's alert about the same brand written within
+//     GroupWindow (a reply), or open its case and enqueue the alert (both
+//     idempotent by post id: a post is one Slack message), held until the end
+//     of quiet hours;
+//  7. for each post that replies in a thread holding an open case, by a brand
+//     account or after one: resolve the case, say who answered in its thread
+//     and update the alert;
+//  8. record the posts and the page's cursor in one store transaction, so the
 //     cursor advances only with the posts it covers.
 //
 // Alerts are enqueued before the posts are recorded, so a crash between the
-// two loses no alert. An error in step 6 records nothing: the next poll
+// two loses no alert. An error in steps 6 or 7 records nothing: the next poll
 // retries the same page.
 func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, error) {
 	var st Stats
@@ -155,8 +195,27 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 	decs := make([]matcher.Decision, len(posts))
 	docs := make([]index.Doc, len(posts))
 	recs := make([]store.Recorded, len(posts))
+	silenced := make([]bool, len(posts))
+	var (
+		silences []store.Silence
+		loaded   bool
+	)
+	now := p.now()
 	for i := range posts {
 		decs[i] = m.Decide(&posts[i])
+		if decs[i].Alert {
+			if !loaded {
+				if silences, err = p.store.ActiveSilences(ctx, now); err != nil {
+					return st, fmt.Errorf("poll %s: %w", name, err)
+				}
+				loaded = true
+			}
+			if sil, ok := alerting.Silenced(silences, &posts[i], &decs[i], now); ok {
+				silenced[i] = true
+				decs[i].Reasons = append(slices.Clip(decs[i].Reasons), fmt.Sprintf("silenced by silence %s (%s, by %s) until %s: recorded, not sent",
+					sil.ID, sil.Matchers(), sil.CreatedBy, sil.EndsAt.In(p.loc).Format("2006-01-02 15:04 MST")))
+			}
+		}
 		docs[i] = IndexDoc(&posts[i], &decs[i])
 		recs[i] = store.Recorded{Post: posts[i], Decision: StoreDecision(&decs[i])}
 	}
@@ -170,21 +229,43 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 	// case and the outbox item are idempotent by post id, so nothing is
 	// lost and nothing is sent twice.
 	var errs []error
+	alerted := map[string]time.Time{} // case id → its post's time, for this page's grouping
 	for i := range posts {
 		if !decs[i].Alert {
 			continue
 		}
-		added, held, err := p.alert(ctx, &posts[i], &decs[i])
+		if silenced[i] {
+			st.Silenced++
+			p.log.InfoContext(ctx, "alert silenced", "post", posts[i].ID, "brand", decs[i].Brand)
+			continue
+		}
+		res, err := p.alert(ctx, &posts[i], &decs[i], alerted)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
-		if added {
+		if res.added {
 			st.Alerts++
-			if held {
+			if res.held {
 				st.Held++
 			}
+			if res.diverted {
+				st.Diverted++
+			}
+			if res.grouped {
+				st.Grouped++
+			}
 		}
+	}
+	// After the alerts, so that a brand's reply in the same page as the post it
+	// answers resolves that post's case.
+	brands := brandAccounts{m: m}
+	for i := range posts {
+		n, err := p.answered(ctx, &brands, &posts[i])
+		if err != nil {
+			errs = append(errs, err)
+		}
+		st.Resolved += n
 	}
 	if err := errors.Join(errs...); err != nil {
 		// Not recorded: the next poll sees the same posts and tries again.
@@ -255,34 +336,42 @@ func (p *Pipeline) addThread(ctx context.Context, src listener.Source, pt *post.
 	pt.Context = thread
 }
 
-// alert routes one alerting decision, opens its case and enqueues it. added
-// is false when the outbox already had the key (or has sent it).
-func (p *Pipeline) alert(ctx context.Context, pt *post.Post, d *matcher.Decision) (added, held bool, err error) {
+// alertResult is what alert did: added is false when the outbox already had
+// the post's key (or has sent it).
+type alertResult struct {
+	added, held, grouped, diverted bool
+}
+
+// alert routes one alerting decision, then either puts it as a reply into the
+// thread of the author's recent alert about the same brand, or opens its case
+// and enqueues it. Either way the outbox key is the post's alert key, so a post
+// is one Slack message however often it is decided.
+func (p *Pipeline) alert(ctx context.Context, pt *post.Post, d *matcher.Decision, alerted map[string]time.Time) (alertResult, error) {
+	var res alertResult
 	channel, why := alerting.Route(*d, p.routes)
 	if channel == "" {
 		p.log.WarnContext(ctx, "alert not routed", "post", pt.ID, "brand", d.Brand, "why", why)
-		return false, false, nil
+		return res, nil
+	}
+	// A poll retried after a failure decides the same post again: its message,
+	// alert or reply, is already in the outbox.
+	if _, sent, err := p.store.SentRef(ctx, alerting.AlertKey(pt.ID)); err != nil || sent {
+		return res, err
+	}
+	if waiting, err := p.store.OutboxPending(ctx, alerting.AlertKey(pt.ID)); err != nil || waiting {
+		return res, err
 	}
 	now := p.now()
 	notBefore := now
 	if until, ok := alerting.HoldUntil(*d, now); ok {
-		notBefore, held = until, true
+		notBefore, res.held = until, true
 	}
-	c, _, err := p.store.OpenCase(ctx, store.Case{
-		ID:        pt.ID,
-		Brand:     d.Brand,
-		Category:  string(d.Category),
-		Channel:   channel,
-		AuthorKey: store.AuthorKey(*pt),
-	})
-	if err != nil {
-		return false, false, err
-	}
+	authorKey := store.AuthorKey(*pt)
 	var history []store.CaseRef
-	if key := store.AuthorKey(*pt); key != "" {
-		refs, err := p.store.AuthorHistory(ctx, key)
+	if authorKey != "" {
+		refs, err := p.store.AuthorHistory(ctx, authorKey)
 		if err != nil {
-			return false, false, fmt.Errorf("alert %s: %w", pt.ID, err)
+			return res, fmt.Errorf("alert %s: %w", pt.ID, err)
 		}
 		for _, r := range refs {
 			if r.ID != pt.ID {
@@ -290,23 +379,224 @@ func (p *Pipeline) alert(ctx context.Context, pt *post.Post, d *matcher.Decision
 			}
 		}
 	}
-	payload, err := json.Marshal(alerting.Alert{Post: *pt, Decision: *d, History: history, Case: c, Location: p.loc})
-	if err != nil {
-		return false, false, fmt.Errorf("alert %s: encode: %w", pt.ID, err)
+	// Incident mode: while a surge of the brand is open, its negative posts go into the
+	// surge alert's thread. If that fails, the post alerts as usual: never lost.
+	if p.incidents != nil {
+		if key, ok := p.incidents.Inhibit(ctx, d.Brand, d.Category); ok {
+			added, err := p.incidents.Divert(ctx, key, pt, d)
+			if err == nil {
+				res.added, res.diverted = added, true
+				return res, nil
+			}
+			p.log.WarnContext(ctx, "incident mode: alerting separately", "post", pt.ID, "surge", key, "err", err)
+		}
 	}
-	added, err = p.store.Enqueue(ctx, store.OutboxItem{
-		Key:       pt.ID + ":alert",
+	first, grouped, err := p.groupWith(ctx, pt, d, channel, history, alerted)
+	if err != nil {
+		return res, fmt.Errorf("alert %s: %w", pt.ID, err)
+	}
+	var msg alerting.Alert
+	if grouped {
+		res.grouped = true
+		msg = alerting.ReplyMessage(alerting.AlertKey(first.ID), alerting.FollowUpText(pt, d, p.loc))
+	} else {
+		c, _, err := p.store.OpenCase(ctx, store.Case{
+			ID:        pt.ID,
+			Brand:     d.Brand,
+			Category:  string(d.Category),
+			Channel:   channel,
+			AuthorKey: authorKey,
+		})
+		if err != nil {
+			return res, err
+		}
+		msg = alerting.Alert{Post: *pt, Decision: *d, History: history, Case: c, Location: p.loc}
+		alerted[c.ID] = pt.CreatedAt
+	}
+	payload, err := json.Marshal(msg)
+	if err != nil {
+		return res, fmt.Errorf("alert %s: encode: %w", pt.ID, err)
+	}
+	res.added, err = p.store.Enqueue(ctx, store.OutboxItem{
+		Key:       alerting.AlertKey(pt.ID),
 		Channel:   channel,
 		Payload:   payload,
 		NotBefore: notBefore,
 	})
 	if err != nil {
-		return false, false, err
+		return res, err
 	}
-	if added && held {
+	switch {
+	case res.added && grouped:
+		p.log.InfoContext(ctx, "alert joins the author's earlier alert", "post", pt.ID, "thread_of", first.ID, "channel", channel)
+	case res.added && res.held:
 		p.log.InfoContext(ctx, "alert held for quiet hours", "post", pt.ID, "channel", channel, "until", notBefore)
 	}
-	return added, held, nil
+	return res, nil
+}
+
+// groupWith finds the alert a new alert of the same author joins as a thread
+// reply: the newest case of theirs about the same brand, in the same channel,
+// still open, claimed or snoozed, whose post was written within the group
+// window of this one (the posts' times, so that a backfill of old posts groups
+// as the posts were written; the cases' times when a platform gives none). A
+// risky post never joins a case of another category: the risk team must see it.
+// alerted holds the posts alerted earlier in this poll, not recorded yet.
+func (p *Pipeline) groupWith(ctx context.Context, pt *post.Post, d *matcher.Decision, channel string,
+	history []store.CaseRef, alerted map[string]time.Time) (store.Case, bool, error) {
+	if p.group <= 0 {
+		return store.Case{}, false, nil
+	}
+	for i := len(history) - 1; i >= 0; i-- {
+		c, ok, err := p.store.GetCase(ctx, history[i].ID)
+		if err != nil {
+			return store.Case{}, false, err
+		}
+		if !ok || c.Brand != d.Brand || c.Channel != channel {
+			continue
+		}
+		if c.Status != store.StatusOpen && c.Status != store.StatusClaimed && c.Status != store.StatusSnoozed {
+			continue
+		}
+		if d.Category == rules.Risky && c.Category != string(rules.Risky) {
+			continue
+		}
+		firstAt, ok := alerted[c.ID]
+		if !ok {
+			rec, found, err := p.store.GetPost(ctx, c.ID)
+			if err != nil {
+				return store.Case{}, false, err
+			}
+			if found {
+				firstAt = rec.Post.CreatedAt
+			}
+		}
+		from, to := firstAt, pt.CreatedAt
+		if from.IsZero() || to.IsZero() {
+			from, to = c.CreatedAt, p.now()
+		}
+		if gap := to.Sub(from); gap < -p.group || gap > p.group {
+			continue
+		}
+		return c, true, nil
+	}
+	return store.Case{}, false, nil
+}
+
+// answered resolves the open cases of the thread pt replies in that a brand
+// account answered: a case of a post in pt's thread (its context, or the
+// post it replies to) is resolved when a later post of the thread, pt
+// included, is by one of the rules' own accounts. The case's thread gets
+// "Answered by @brand on x at …" and the alert is updated. It returns how many
+// cases it resolved.
+func (p *Pipeline) answered(ctx context.Context, brands *brandAccounts, pt *post.Post) (int, error) {
+	if pt.ReplyTo == "" && len(pt.Context) == 0 {
+		return 0, nil
+	}
+	chain := make([]post.Post, 0, len(pt.Context)+2)
+	if pt.ReplyTo != "" && !slices.ContainsFunc(pt.Context, func(c post.Post) bool { return c.ID == pt.ReplyTo }) {
+		chain = append(chain, post.Post{ID: pt.ReplyTo}) // its parent, known only by id
+	}
+	chain = append(chain, pt.Context...)
+	chain = append(chain, *pt)
+	n := 0
+	for i := 0; i < len(chain)-1; i++ {
+		if chain[i].ID == "" {
+			continue
+		}
+		c, ok, err := p.store.GetCase(ctx, chain[i].ID)
+		if err != nil {
+			return n, fmt.Errorf("brand replies to %s: %w", chain[i].ID, err)
+		}
+		if !ok || c.Status == store.StatusResolved || c.Status == store.StatusDismissed {
+			continue
+		}
+		for j := i + 1; j < len(chain); j++ {
+			if !brands.is(chain[j].Author.Handle) {
+				continue
+			}
+			if err := p.resolveAnswered(ctx, c, &chain[j]); err != nil {
+				return n, err
+			}
+			n++
+			break
+		}
+	}
+	return n, nil
+}
+
+// resolveAnswered closes case c because the brand's post by answered in its
+// thread. The reply goes into the outbox first, under a key of the case, so a
+// crash before the case changes posts it once when the page is polled again.
+func (p *Pipeline) resolveAnswered(ctx context.Context, c store.Case, by *post.Post) error {
+	handle := strings.TrimPrefix(by.Author.Handle, "@")
+	platform := by.Platform
+	if platform == "" {
+		platform, _, _ = strings.Cut(by.ID, ":")
+	}
+	if c.Channel != "" {
+		payload, err := json.Marshal(alerting.ReplyMessage(alerting.AlertKey(c.ID),
+			alerting.AnsweredText(handle, platform, by.CreatedAt, p.loc)))
+		if err != nil {
+			return fmt.Errorf("resolve %s: encode: %w", c.ID, err)
+		}
+		if _, err := p.store.Enqueue(ctx, store.OutboxItem{Key: c.ID + ":answered", Channel: c.Channel, Payload: payload}); err != nil {
+			return fmt.Errorf("resolve %s: %w", c.ID, err)
+		}
+	}
+	done, err := p.store.UpdateCase(ctx, c.ID, handle, func(cur *store.Case) error {
+		if cur.Status == store.StatusResolved || cur.Status == store.StatusDismissed {
+			return errClosed
+		}
+		cur.Status = store.StatusResolved
+		if cur.Assignee == "" {
+			cur.Assignee = handle
+		}
+		cur.History = append(cur.History, store.CaseEvent{Action: store.ActionResolved, Note: alerting.AnsweredNote(handle, by.CreatedAt)})
+		return nil
+	})
+	switch {
+	case errors.Is(err, errClosed):
+		return nil // closed in the meantime, by a click
+	case err != nil:
+		return fmt.Errorf("resolve %s: %w", c.ID, err)
+	}
+	p.log.InfoContext(ctx, "case resolved by a brand reply", "case", c.ID, "by", handle, "reply", by.ID)
+	if _, err := alerting.EnqueueUpdate(ctx, p.store, done); err != nil {
+		return fmt.Errorf("resolve %s: %w", c.ID, err)
+	}
+	return nil
+}
+
+// errClosed aborts the resolution of a case that was closed meanwhile.
+var errClosed = errors.New("case closed")
+
+// brandAccounts tells whether a handle is one of the rules' own accounts
+// (handles:), remembering the answers of one poll. The matcher keeps its
+// handle table to itself; a post by a handle that mentions it is a candidate
+// of exactly the rules that list the handle, and the matcher reports the rule
+// it decided with: a brand account's own post is never relevant, so that rule
+// lists the handle.
+type brandAccounts struct {
+	m    *matcher.Matcher
+	seen map[string]bool
+}
+
+func (b *brandAccounts) is(handle string) bool {
+	h := strings.ToLower(strings.TrimPrefix(strings.TrimSpace(handle), "@"))
+	if h == "" || b.m == nil {
+		return false
+	}
+	if v, ok := b.seen[h]; ok {
+		return v
+	}
+	d := b.m.Decide(&post.Post{ID: "kizuki:brand-probe", Author: post.Author{Handle: h}, Mentions: []string{h}})
+	v := d.Rule != nil && slices.Contains(d.Rule.Handles, h)
+	if b.seen == nil {
+		b.seen = map[string]bool{}
+	}
+	b.seen[h] = v
+	return v
 }
 
 // PollAll polls every source at once, each within PerSourceTimeout, and

@@ -32,7 +32,8 @@ const (
 // The keys of each level of a rule file.
 var (
 	brandKeys = []string{"brand", "keywords", "handles", "hashtags", "exclude", "require_any", "query",
-		"languages", "match_in", "include_tagged", "builtin_signals", "thresholds", "routing", "quiet_hours", "signals"}
+		"languages", "match_in", "include_tagged", "builtin_signals", "thresholds", "routing", "quiet_hours", "signals",
+		"surge", "velocity"}
 	packKeys       = []string{"signals", "negators", "intensifiers"}
 	signalKeys     = []string{"name", "category", "weight", "terms", "patterns", "negated", "disabled"}
 	quietHoursKeys = []string{"start", "end", "timezone", "days"}
@@ -445,6 +446,8 @@ func (d *decoder) file1(root *yaml.Node, builtin bool) *parsedFile {
 			MatchIn:    append([]string(nil), Places...),
 			Thresholds: map[Category]int{},
 			Routing:    map[Category]string{},
+			Surge:      DefaultSurge(),
+			Velocity:   DefaultVelocity(),
 		}
 		for c, t := range DefaultThresholds {
 			r.Thresholds[c] = t
@@ -528,10 +531,20 @@ func (d *decoder) file1(root *yaml.Node, builtin bool) *parsedFile {
 			d.routing(p, r)
 		case "quiet_hours":
 			r.QuietHours = d.quietHours(p)
+		case "surge":
+			d.surge(p, r)
+		case "velocity":
+			d.velocity(p, r)
 		}
 	}
 	if r == nil {
 		return pf
+	}
+	if r.Surge.Pos.File == "" {
+		r.Surge.Pos = r.Pos
+	}
+	if r.Velocity.Pos.File == "" {
+		r.Velocity.Pos = r.Pos
 	}
 	if queryPair != nil {
 		d.query(*queryPair, r)

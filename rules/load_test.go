@@ -139,7 +139,10 @@ func TestSmallestRuleDefaults(t *testing.T) {
 		Signals:    set.Pack.Signals,
 		Thresholds: DefaultThresholds,
 		Routing:    map[Category]string{},
+		Surge:      DefaultSurge(),
+		Velocity:   DefaultVelocity(),
 	}
+	want.Surge.Pos, want.Velocity.Pos = want.Pos, want.Pos
 	if !reflect.DeepEqual(r, want) {
 		t.Errorf("got  %+v\nwant %+v", r, want)
 	}

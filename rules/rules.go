@@ -98,6 +98,9 @@ type Rule struct {
 	Thresholds map[Category]int
 	Routing    map[Category]string
 	QuietHours *QuietHours
+	// Surge and Velocity tune the flame-up watch (see watch.go); defaults when absent.
+	Surge    Surge
+	Velocity Velocity
 }
 
 // Query is a compiled boolean query; package rules/query implements it.

@@ -134,6 +134,9 @@ func (s *Store) recordPosts(tx *bolt.Tx, recs []Recorded) ([]bool, error) {
 		if err := byTime.Put(postTimeKey(r), []byte{}); err != nil {
 			return nil, fmt.Errorf("post %s: index by time: %w", id, err)
 		}
+		if err := countMention(tx, r); err != nil {
+			return nil, fmt.Errorf("post %s: count mention: %w", id, err)
+		}
 		if r.Decision.Alert {
 			if err := addCount(counts, r.Decision.Brand, r.Decision.Category, postTime(r)); err != nil {
 				return nil, fmt.Errorf("post %s: count: %w", id, err)

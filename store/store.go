@@ -76,7 +76,8 @@ const (
 	bucketTracked     = "tracked"       // post id → JSON []Sample
 	bucketCounts      = "counts"        // brand \x00 category \x00 hourKey → big-endian count
 	bucketSilences    = "silences"      // silence id → JSON Silence (alerting mutes)
-	bucketSurges      = "surges"        // brand → JSON surge/incident state (flame-up watch)
+	bucketSurges      = "surges"        // brand \x00 timeKey(started) → JSON Surge (flame-up watch)
+	bucketMentions    = "mentions"      // brand \x00 category \x00 slot → big-endian count (relevant posts)
 
 	metaApp    = "app"
 	metaSchema = "schema"
@@ -88,7 +89,7 @@ func allBuckets() []string {
 	return []string{
 		bucketMeta, bucketPosts, bucketPostsByTime, bucketCursors, bucketCases,
 		bucketSnoozes, bucketAuthors, bucketOutbox, bucketOutboxKeys, bucketOutboxSent,
-		bucketTracked, bucketCounts, bucketSilences, bucketSurges,
+		bucketTracked, bucketCounts, bucketSilences, bucketSurges, bucketMentions,
 	}
 }
 
@@ -103,6 +104,7 @@ type migration struct {
 func schemaMigrations() []migration {
 	return []migration{
 		{name: "index posts by creation time", up: migrateIndexPostsByTime},
+		{name: "count the mentions of recorded posts", up: migrateCountMentions},
 	}
 }
 

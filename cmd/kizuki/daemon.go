@@ -3,9 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,19 +15,30 @@ import (
 	"strings"
 	"time"
 
+	"github.com/slack-go/slack"
+
 	"github.com/kizuki-dev/kizuki/alerting"
 	"github.com/kizuki-dev/kizuki/config"
 	"github.com/kizuki-dev/kizuki/daemon"
 	"github.com/kizuki-dev/kizuki/listener"
 	"github.com/kizuki-dev/kizuki/matcher"
+	"github.com/kizuki-dev/kizuki/report"
 	"github.com/kizuki-dev/kizuki/rules"
 	"github.com/kizuki-dev/kizuki/store"
+	"github.com/kizuki-dev/kizuki/watch"
 )
 
 // Schedules of the daemon's own jobs.
 const (
 	retentionSchedule = "@every 1h"
 	repollSchedule    = "@every 10m"
+	surgeSchedule     = "@every 5m"
+	snoozeSchedule    = "@every 1m"
+	// groupWindow: an author's alerting posts about one brand within this window of their
+	// open alert become replies in its thread, not alerts of their own.
+	groupWindow = 30 * time.Minute
+	// interactionsPath is Slack's Request URL for interactivity, on http.listen.
+	interactionsPath = "/slack/interactions"
 )
 
 // runConfig runs with a configuration: once (poll every source once,
@@ -141,6 +154,21 @@ type instance struct {
 	deliver  *alerting.Deliverer
 	opsChan  string
 	health   *daemon.Health
+	watch    *watch.Watch
+	handlers map[string]http.Handler
+	workers  []daemon.Worker
+}
+
+// closeSurge is the surge alert's "Close incident" button: its value is the brand.
+func (inst *instance) closeSurge(ctx context.Context, a *slack.BlockAction, actor string) (string, error) {
+	_, err := inst.watch.Close(ctx, a.Value, actor)
+	if errors.Is(err, store.ErrNotFound) {
+		return "This incident was already closed.", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return "Incident closed: new posts alert on their own again.", nil
 }
 
 func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir) (*instance, error) {
@@ -173,10 +201,31 @@ func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir) (*in
 		inst.opsChan = orDefault(cfg.Slack.OpsChannel, cfg.Slack.DefaultChannel)
 	}
 	q := keywordQuery(set)
+	inst.watch = watch.New(watch.Options{Store: dd.st, Rules: func() *rules.Set { return set }, Routes: routes,
+		Location: cfg.Location, Logger: log})
 	inst.pipeline = daemon.NewPipeline(daemon.PipelineOptions{
 		Matcher: func() *matcher.Matcher { return m }, Store: dd.st, Index: dd.ix, Routes: routes,
 		Location: cfg.Location, Logger: log, Query: func() listener.Query { return q },
+		GroupWindow: groupWindow, Incidents: inst.watch,
 	})
+	if cfg.Slack != nil {
+		inter := alerting.NewInteractions(alerting.InteractionOptions{
+			SigningSecret: cfg.Slack.SigningSecret.Value(), Cases: dd.st, Mutes: dd.st,
+			Location: cfg.Location, Logger: log, OnChange: alerting.UpdateOnChange(dd.st, log),
+			Actions: map[string]alerting.ActionFunc{alerting.ActionCloseSurge: inst.closeSurge},
+		})
+		if cfg.Slack.SigningSecret.IsSet() {
+			inst.handlers = map[string]http.Handler{interactionsPath: inter}
+		}
+		if cfg.Slack.AppToken.IsSet() {
+			sm, err := alerting.NewSocketMode(alerting.SocketModeOptions{AppToken: cfg.Slack.AppToken.Value(),
+				Interactions: inter, APIURL: cfg.Slack.APIURL, Logger: log})
+			if err != nil {
+				return nil, err
+			}
+			inst.workers = append(inst.workers, daemon.Worker{Name: "slack socket mode", Run: sm.Run})
+		}
+	}
 	var sender alerting.Sender = terminalSender{&alerting.Terminal{W: env.stdout, Color: isTerminal(env.stdout), Location: cfg.Location}}
 	interval := time.Nanosecond // a terminal needs no pacing
 	if cfg.Slack != nil {
@@ -194,10 +243,27 @@ func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir) (*in
 			return err
 		}})
 	}
-	inst.tasks = append(inst.tasks, daemon.Task{Name: "repoll", Schedule: repollSchedule, Run: func(ctx context.Context) error {
-		_, err := daemon.Repoll(ctx, daemon.RepollOptions{Store: dd.st, Sources: refreshers, Now: time.Now()})
-		return err
-	}})
+	inst.tasks = append(inst.tasks,
+		daemon.Task{Name: "snoozes", Schedule: snoozeSchedule, Run: func(ctx context.Context) error {
+			_, err := alerting.ReturnSnoozes(ctx, dd.st, time.Now(), cfg.Location)
+			return err
+		}},
+		daemon.Task{Name: "repoll", Schedule: repollSchedule, Run: func(ctx context.Context) error {
+			_, err := daemon.Repoll(ctx, daemon.RepollOptions{Store: dd.st, Sources: refreshers, Now: time.Now()})
+			// The samples that did arrive still show a post taking off.
+			return errors.Join(err, inst.watch.CheckVelocity(ctx, time.Now()))
+		}},
+		daemon.Task{Name: "surges", Schedule: surgeSchedule, Run: func(ctx context.Context) error {
+			return inst.watch.CheckSurges(ctx, time.Now())
+		}})
+	if g := cfg.Digest; g != nil {
+		channel := orDefault(g.Channel, routes.Default)
+		inst.tasks = append(inst.tasks, daemon.Task{Name: "digest", Schedule: g.Schedule, Run: func(ctx context.Context) error {
+			_, err := report.EnqueueDigest(ctx, dd.st, report.DigestOptions{Channel: channel, Location: cfg.Location,
+				ResponseTarget: g.ResponseTarget}, time.Now())
+			return err
+		}})
+	}
 	return inst, nil
 }
 
@@ -228,6 +294,7 @@ func (inst *instance) options() daemon.Options {
 		Pipeline: inst.pipeline, Jobs: inst.jobs, Tasks: inst.tasks, Deliver: inst.deliver,
 		Location: inst.cfg.Location, Logger: inst.log, Listen: inst.cfg.HTTP.Listen,
 		OutboxDepth: inst.dd.st.OutboxDepth, OnHealth: inst.healthNotice, Health: inst.health,
+		Handlers: inst.handlers, Workers: inst.workers,
 	}
 }
 

@@ -61,8 +61,10 @@ func runWith(ctx context.Context, args []string, env *env) int {
 		err = cmdSearch(ctx, env, args[1:])
 	case "export":
 		err = cmdExport(ctx, env, args[1:])
+	case "silence":
+		err = cmdSilence(ctx, env, args[1:])
 	case "report":
-		err = fmt.Errorf("%w: %q is not built yet: it needs the index and store (see the open issues)", errUsage, args[0])
+		err = cmdReport(ctx, env, args[1:])
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -105,6 +107,7 @@ Usage:
   kizuki replay --rules DIR --input FILE|-    decide offline, one decision per post
          [--format jsonl|table] [--skip-bad] [--no-builtin] [--data-dir DIR]
   kizuki export [--category positive] [--since 7d] [--brand B] [--format csv|jsonl] [--bom]
+  kizuki report [--since 30d] [--until DATE] [--brand B] [--format table|csv|json] [--timezone TZ]
   kizuki search QUERY [--data-dir DIR] [--since 7d] [--brand B] [--category C]
          [--platform P] [--limit N] [--sort newest|best] [--format table|jsonl]
 

@@ -258,7 +258,7 @@ func TestDaemon(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := filepath.Join(dir, "kizuki.yaml")
-	body := "data_dir: " + filepath.Join(dir, "data") + "\nrules: [" + rulesDir + "]\nlog: {format: json}\nhttp:\n  listen: 127.0.0.1:0\nsources:\n" +
+	body := "data_dir: " + filepath.Join(dir, "data") + "\nrules: [" + rulesDir + "]\nlog: {format: json}\ndigest: {schedule: \"@every 1s\"}\nhttp:\n  listen: 127.0.0.1:0\nsources:\n" +
 		"  - type: file\n    name: export\n    path: " + posts + "\n    schedule: \"@every 1s\"\n" +
 		"  - type: file\n    name: quiet\n    path: " + quiet + "\n    schedule: \"@every 1s\"\n    stall_after: 2s\n"
 	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
@@ -371,6 +371,10 @@ func TestDaemon(t *testing.T) {
 	}
 	if n := strings.Count(out.String(), "■ "); n != 10 {
 		t.Errorf("%d alerts in all, want 10 (each once)", n)
+	}
+	// The digest ran every second, and went out once: it is one a day.
+	if n := strings.Count(out.String(), "Kizuki digest "); n != 1 {
+		t.Errorf("%d digests, want 1:\n%s", n, out.String())
 	}
 	// The reload kept the stall in mind: one notice in all, not one per run.
 	if n := strings.Count(out.String(), "Source quiet has brought no posts"); n != 1 {

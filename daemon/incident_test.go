@@ -1,0 +1,72 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/kizuki-dev/kizuki/listener"
+	"github.com/kizuki-dev/kizuki/matcher"
+	"github.com/kizuki-dev/kizuki/post"
+	"github.com/kizuki-dev/kizuki/rules"
+)
+
+// surgeOpen is incident mode with one open surge.
+type surgeOpen struct {
+	brand    string
+	err      error
+	diverted []string
+}
+
+func (s *surgeOpen) Inhibit(_ context.Context, brand string, c rules.Category) (string, bool) {
+	return "surge:" + brand, brand == s.brand && c == rules.Risky
+}
+
+func (s *surgeOpen) Divert(_ context.Context, key string, p *post.Post, _ *matcher.Decision) (bool, error) {
+	if s.err != nil {
+		return false, s.err
+	}
+	s.diverted = append(s.diverted, key+" "+p.ID)
+	return true, nil
+}
+
+func TestIncidentModeDivertsIntoTheSurgeThread(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name      string
+		divertErr error
+		wantCase  bool
+	}{
+		{"diverted", nil, false},
+		{"divert fails: alert as usual", errors.New("store full"), true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t, kumo, time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC))
+			inc := &surgeOpen{brand: "Kumo Mobile", err: tc.divertErr}
+			e.p.incidents = inc
+			angry := mkPost("9", "Kumo Mobile is a scam, calling a lawyer")
+			st, err := e.p.PollOnce(ctx, &fakeSource{name: "x", page: listener.Page{Cursor: "c", Posts: []post.Post{angry}}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, hasCase, err := e.st.GetCase(ctx, "9")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if hasCase != tc.wantCase {
+				t.Errorf("case opened: %v, want %v", hasCase, tc.wantCase)
+			}
+			if !tc.wantCase && (st.Diverted != 1 || len(inc.diverted) != 1 || inc.diverted[0] != "surge:Kumo Mobile 9") {
+				t.Errorf("stats %+v, diverted %v", st, inc.diverted)
+			}
+			if st.Alerts != 1 {
+				t.Errorf("%d alerts, want 1 (a reply or an alert)", st.Alerts)
+			}
+			if n, _ := e.st.CountPosts(); n != 1 {
+				t.Errorf("%d posts recorded, want 1", n)
+			}
+		})
+	}
+}
