@@ -24,26 +24,27 @@ type hit struct {
 // scratch is per-call working memory, pooled so that deciding a post that
 // is not a candidate allocates almost nothing.
 type scratch struct {
-	hits       []hit
-	ctxHits    []hit
-	cands      []int32
-	words      []int
-	ctxWords   []int
-	text       textnorm.Text
-	ctxText    string
-	ctxDone    bool
-	entities   []post.Entity
-	entDone    bool
-	ja         *japanese.Analysis
-	jaDone     bool
-	lang       string
-	p          *post.Post
-	m          *Matcher
-	wordsDone  bool
-	ctxWDone   bool
-	rule       int32
-	seenSignal []uint8
-	counted    []int32
+	hits        []hit
+	ctxHits     []hit
+	cands       []int32
+	words       []int
+	ctxWords    []int
+	text        textnorm.Text
+	ctxText     string
+	ctxDone     bool
+	entities    []post.Entity
+	entDone     bool
+	ja          *japanese.Analysis
+	jaDone      bool
+	lang        string
+	p           *post.Post
+	m           *Matcher
+	wordsDone   bool
+	ctxWDone    bool
+	rule        int32
+	seenSignal  []uint8
+	counted     []int32
+	stretchDone bool
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}

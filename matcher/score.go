@@ -37,6 +37,12 @@ var spreadSteps = []struct {
 	shares, bonus int
 }{{1000, 20}, {100, 10}}
 
+// Indexes of the score array: [actionable, risky, positive].
+const (
+	riskyIndex    = 1
+	positiveIndex = 2
+)
+
 func catIndex(c rules.Category) int {
 	switch c {
 	case rules.Actionable:
@@ -61,7 +67,14 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 	text := s.text.Norm
 	questionHit := false
 
+	s.addStretched()
 	counted := s.counted[:0]
+	// problem is what the support and risk signals (not the general tone
+	// ones) say against the brand: only a real problem halves praise.
+	problem := 0
+	// worded marks the categories that words, not only punctuation, speak for.
+	var worded [3]bool
+	contrastAt, contrast := lastContrast(text)
 	for _, h := range s.hits {
 		r := &m.refs[h.ref]
 		if r.kind != kSignal || !cr.signalOn[r.owner] || seen[r.owner] >= maxHitsPerSignal {
@@ -79,9 +92,24 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		}
 		quoted := s.text.Lower[h.start:h.end] // as written, not kana-folded
 		negated := s.negated(h, r)
+		// "It would have been nice to be told": praise in a wish says the
+		// opposite happened, as a negation would.
+		if !negated && sig.Category == rules.Positive && !r.cjk && s.irrealis(h) {
+			negated = true
+		}
+		// A negated word inside a phrase that carries its own negation
+		// ("bad" in "not bad") is that phrase's evidence, not its own.
+		if negated && insideSelfNegated(s.hits, h, cr, m.refs) {
+			continue
+		}
 		nc := ci
 		if negated {
 			nc = catIndex(sig.Negated)
+			// "Not unhappy" says the opposite of "unhappy", faintly: a
+			// negated un-word is no complaint.
+			if nc == ci && sig.Category != rules.Positive && !r.cjk && strings.HasPrefix(quoted, "un") {
+				nc = -1
+			}
 			if nc < 0 {
 				*reasons = append(*reasons, fmt.Sprintf("%q negated (%s): not counted", quoted, sig.Name))
 				continue
@@ -104,12 +132,28 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		} else if w > 0 && s.intensified(h, r) {
 			w = w * 3 / 2
 			extra = ", intensified"
+		} else if w > 0 && ci != riskyIndex && !isPunctuationSignal(sig.Name) && repeated(text, h) {
+			w = w * 3 / 2
+			extra = ", repeated"
 		}
 		cat := sig.Category
 		if negated {
 			cat = sig.Negated
 		}
+		// "Nice plan, but the app is broken": what follows "but" is what
+		// the writer means. Risk cues keep their weight: emphasis is no
+		// accusation.
+		if w > 0 && nc != riskyIndex && contrastAt >= 0 && int(h.start) > contrastAt {
+			w = w * 3 / 2
+			extra += ", after \"" + contrast + "\""
+		}
 		sc[nc] += w
+		if w > 0 && !isPunctuationSignal(sig.Name) {
+			worded[nc] = true
+		}
+		if nc != positiveIndex && !strings.HasPrefix(sig.Name, "tone-") {
+			problem += w
+		}
 		if isQuestionSignal(sig.Name) {
 			questionHit = true
 		}
@@ -132,6 +176,12 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 			if loc := re.find(text); loc != nil {
 				seen[idx]++
 				sc[ci] += sig.Weight
+				if sig.Weight > 0 && !isPunctuationSignal(sig.Name) {
+					worded[ci] = true
+				}
+				if ci != positiveIndex && !strings.HasPrefix(sig.Name, "tone-") {
+					problem += sig.Weight
+				}
 				if isQuestionSignal(sig.Name) {
 					questionHit = true
 				}
@@ -149,8 +199,13 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 	// An exclamation mark strengthens whatever the post already says
 	// ("love it!", "still broken!!").
 	if strings.Contains(text, "!") {
-		if top := slices.Max(sc[:]); top > 0 {
-			i := slices.Index(sc[:], top)
+		i, top := -1, 0
+		for c, v := range sc {
+			if worded[c] && v > top {
+				i, top = c, v
+			}
+		}
+		if i >= 0 {
 			sc[i] += exclaimBonus
 			*reasons = append(*reasons, fmt.Sprintf("exclamation → %s +%d", []rules.Category{rules.Actionable, rules.Risky, rules.Positive}[i], exclaimBonus))
 		}
@@ -173,8 +228,9 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 			}
 		}
 		// Only a real problem halves praise: a topic word or a question
-		// alongside thanks ("set up my eSIM in 5 mins, thank you!") does not.
-		if sc[2] > 0 && negative >= mixedPraiseBar {
+		// alongside thanks ("set up my eSIM in 5 mins, thank you!") does
+		// not, and neither does a mood ("so much love for this, ughh").
+		if sc[2] > 0 && negative >= mixedPraiseBar && problem >= mixedPraiseBar {
 			sc[2] /= 2
 			*reasons = append(*reasons, "praise mixed with a complaint → positive halved")
 		}
@@ -230,7 +286,8 @@ func (s *scratch) intensified(h hit, r *ref) bool {
 			}
 			continue
 		}
-		if len(between) < 20 && !strings.ContainsAny(between, ".!?;,") && len(textnorm.WordStarts(between, nil)) <= 1 {
+		if len(between) < 20 && !strings.ContainsAny(between, ".!?;,") && len(textnorm.WordStarts(between, nil)) <= 1 &&
+			!s.signalBetween(n.end, h.start) {
 			return true
 		}
 	}
@@ -283,4 +340,117 @@ func overlapsCounted(hits []hit, counted []int32, h hit, sig int32, refs []ref) 
 // own Japanese question-form cue redundant.
 func isQuestionSignal(name string) bool {
 	return name == "question" || name == "question-mark"
+}
+
+// insideSelfNegated reports whether h lies inside a longer signal hit whose
+// term carries its own negation ("not bad", "no problem"), of a signal the
+// rule uses.
+func insideSelfNegated(hits []hit, h hit, cr *compiledRule, refs []ref) bool {
+	for _, o := range hits {
+		r := &refs[o.ref]
+		if r.kind == kSignal && r.selfNeg && cr.signalOn[r.owner] && o.start <= h.start && o.end >= h.end && o.end-o.start > h.end-h.start {
+			return true
+		}
+	}
+	return false
+}
+
+// contrastWords turn a sentence around; what follows the last one weighs
+// more. Not "though" or "although": the clause after them concedes.
+var contrastWords = []string{" but ", " however", " nevertheless", " nonetheless"}
+
+// lastContrast returns the offset of the last contrast word in a text and
+// the word; -1 if there is none.
+func lastContrast(text string) (int, string) {
+	at, word := -1, ""
+	for _, w := range contrastWords {
+		if i := strings.LastIndex(text, w); i > at {
+			at, word = i, strings.TrimSpace(w)
+		}
+	}
+	return at, word
+}
+
+// isPunctuationSignal names the pack's signals that read punctuation ("?",
+// "!!!"): an exclamation mark strengthens what words say, not these.
+func isPunctuationSignal(name string) bool {
+	return name == "question-mark" || name == "shouting"
+}
+
+// signalBetween reports a signal term inside text[from:to]: "so" in "so
+// cute 😭" strengthens "cute", not the emoji after it.
+func (s *scratch) signalBetween(from, to int32) bool {
+	for _, o := range s.hits {
+		if s.m.refs[o.ref].kind == kSignal && o.start >= from && o.end <= to {
+			return true
+		}
+	}
+	return false
+}
+
+// irrealisCues open a wish or a might-have-been: praise right after one
+// ("would have been nice", "I wish it were faster") says it did not happen.
+// "Would be" only with an "if" after the praise ("it would be nice if
+// someone answered"); alone it is a hope ("that would be great").
+var irrealisCues = []struct {
+	cue    string
+	withIf bool
+}{
+	{"would have been ", false}, {"would've been ", false}, {"could have been ", false}, {"could've been ", false},
+	{"should have been ", false}, {"should've been ", false}, {"wish ", false}, {"wished ", false},
+	{"if only ", false}, {"would be ", true}, {"it'd be ", true},
+}
+
+// greeted are the words after "wish" that make it a greeting ("wish you a
+// happy new year"), not a wish that things were otherwise.
+var greeted = []string{"you", "u", "y'all", "yall", "everyone", "everybody", "all", "them", "him", "her", "us"}
+
+// irrealis reports an irrealis cue at most two words before h, in the same
+// sentence.
+func (s *scratch) irrealis(h hit) bool {
+	text := s.text.Norm
+	from := max(0, int(h.start)-40)
+	before := text[from:h.start]
+	if i := strings.LastIndexAny(before, ".!?;"); i >= 0 {
+		before = before[i+1:]
+	}
+	after := text[h.end:]
+	if i := strings.IndexAny(after, ".!?;"); i >= 0 {
+		after = after[:i]
+	}
+	for _, c := range irrealisCues {
+		i := strings.LastIndex(before, c.cue)
+		if i < 0 || i > 0 && before[i-1] != ' ' {
+			continue
+		}
+		rest := before[i+len(c.cue):]
+		if len(textnorm.WordStarts(rest, nil)) > 2 {
+			continue
+		}
+		if c.withIf && !strings.Contains(after, " if ") {
+			continue
+		}
+		if strings.HasPrefix(c.cue, "wish") && slices.Contains(greeted, firstWord(rest)) {
+			continue
+		}
+		return true
+	}
+	return false
+}
+
+func firstWord(s string) string {
+	s = strings.TrimSpace(s)
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		return s[:i]
+	}
+	return s
+}
+
+// repeated reports a term written again right after itself, as people
+// repeat emoji and cries ("😂😂😂", "ugh ugh"): emphasis of a mood, so it
+// strengthens actionable and positive cues, not risk cues.
+func repeated(text string, h hit) bool {
+	term := text[h.start:h.end]
+	rest := strings.TrimLeft(text[h.end:], " ")
+	return strings.HasPrefix(rest, term)
 }

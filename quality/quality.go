@@ -107,9 +107,14 @@ func Decide(m *matcher.Matcher, exs []Example) []matcher.Decision {
 	return out
 }
 
-// Sentiment maps a decision to negative / neutral / positive: actionable
-// and risky are negative.
-func Sentiment(d matcher.Decision) string {
+// Sentiment maps a decision to negative / neutral / positive by its tone:
+// the category when it has one (actionable and risky are negative), else
+// the side its scores lean to (matcher.Decision.Tone).
+func Sentiment(d matcher.Decision) string { return string(d.Tone()) }
+
+// CategorySentiment maps by the category alone: actionable and risky are
+// negative, positive positive, none neutral. What alerts would say.
+func CategorySentiment(d matcher.Decision) string {
 	switch d.Category {
 	case rules.Actionable, rules.Risky:
 		return "negative"
