@@ -2,7 +2,6 @@ package listener
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -49,11 +48,17 @@ type BlueskyOptions struct {
 	// Now is the clock; a first poll with a zero Query.Since starts from
 	// Now (no backfill), and it ages the profile cache.
 	Now func() time.Time
+	// DailyBudget is how many XRPC reads (GETs) may be made per UTC day;
+	// 0 is unlimited. See Budget.
+	DailyBudget int
+	// Budget, if set, is used instead of one made from DailyBudget, so
+	// that its count survives a rebuild of the source (a reload).
+	Budget *Budget
 }
 
 const (
 	bskyPageLimit    = 100  // searchPosts limit
-	bskyMaxPages     = 5    // per keyword and poll
+	bskyMaxPages     = 5    // per query and poll
 	bskyBatch        = 25   // getPosts uris and getProfiles actors per call
 	bskyMaxParent    = 1000 // getPostThread parentHeight
 	bskyProfileTTL   = 6 * time.Hour
@@ -62,8 +67,10 @@ const (
 
 // Bluesky is the Bluesky Source.
 type Bluesky struct {
-	opt BlueskyOptions
-	log *slog.Logger
+	opt     BlueskyOptions
+	log     *slog.Logger
+	budget  *Budget
+	threads *threads
 
 	sessMu sync.Mutex // held across session calls, so they are serialized
 	sess   *bskySession
@@ -72,7 +79,10 @@ type Bluesky struct {
 	profiles map[string]bskyProfile // by DID
 }
 
-var _ Source = (*Bluesky)(nil)
+var (
+	_ Source   = (*Bluesky)(nil)
+	_ Budgeted = (*Bluesky)(nil)
+)
 
 type bskySession struct {
 	AccessJwt  string `json:"accessJwt"`
@@ -114,11 +124,16 @@ func NewBluesky(opt BlueskyOptions) *Bluesky {
 		opt:      opt,
 		log:      opt.Client.opt.Logger.With("source", "bsky"),
 		profiles: map[string]bskyProfile{},
+		budget:   orBudget(opt.Budget, "bsky", opt.DailyBudget, UnitRequests, opt.Now),
+		threads:  newThreads(opt.Now),
 	}
 }
 
 // Name implements Source.
 func (b *Bluesky) Name() string { return "bsky" }
+
+// Remaining implements Budgeted: the reads that may still be made today.
+func (b *Bluesky) Remaining() (n int, limited bool) { return b.budget.Remaining() }
 
 func (b *Bluesky) hasCredentials() bool {
 	return b.opt.Identifier != "" && b.opt.AppPassword != ""
@@ -318,11 +333,12 @@ func bskyExpired(err error, body []byte) bool {
 	return false
 }
 
-// get queries BaseURL/xrpc/<nsid> and decodes the response into v. With
-// auth, the session is used (and created if need be); without auth, it is
-// used only if there are credentials. An expired token is renewed once.
-// body is the response body, also of an error.
-func (b *Bluesky) get(ctx context.Context, nsid string, params url.Values, auth bool, v any) ([]byte, error) {
+// get queries BaseURL/xrpc/<nsid> for purpose p and decodes the response
+// into v. With auth, the session is used (and created if need be); without
+// auth, it is used only if there are credentials. An expired token is
+// renewed once. body is the response body, also of an error. Each GET is
+// charged to the budget.
+func (b *Bluesky) get(ctx context.Context, p purpose, nsid string, params url.Values, auth bool, v any) ([]byte, error) {
 	u := b.opt.BaseURL + "/xrpc/" + nsid
 	if len(params) > 0 {
 		u += "?" + params.Encode()
@@ -335,6 +351,9 @@ func (b *Bluesky) get(ctx context.Context, nsid string, params url.Values, auth 
 		}
 	}
 	for try := 0; ; try++ {
+		if err := b.budget.take(p, 1); err != nil {
+			return nil, err
+		}
 		hdr := http.Header{"Accept": {"application/json"}}
 		if tok != "" {
 			hdr.Set("Authorization", "Bearer "+tok)
@@ -576,8 +595,9 @@ func bskyRepo(uri string) string {
 // --- profiles ---
 
 // fillFollowers sets Author.Followers from app.bsky.actor.getProfiles, at
-// most 25 actors a call, through a cache.
-func (b *Bluesky) fillFollowers(ctx context.Context, posts []post.Post) error {
+// most 25 actors a call, through a cache. When the budget does not allow
+// the calls, the counts are left at 0.
+func (b *Bluesky) fillFollowers(ctx context.Context, p purpose, posts []post.Post) error {
 	now := b.opt.Now()
 	var want []string
 	b.mu.Lock()
@@ -600,7 +620,11 @@ func (b *Bluesky) fillFollowers(ctx context.Context, posts []post.Post) error {
 				FollowersCount int    `json:"followersCount"`
 			} `json:"profiles"`
 		}
-		if _, err := b.get(ctx, "app.bsky.actor.getProfiles", url.Values{"actors": chunk}, false, &res); err != nil {
+		if _, err := b.get(ctx, p, "app.bsky.actor.getProfiles", url.Values{"actors": chunk}, false, &res); err != nil {
+			if errors.Is(err, ErrBudget) { // the posts matter more than their authors' counts
+				b.log.Debug("follower counts skipped", "err", err)
+				break
+			}
 			return err
 		}
 		b.mu.Lock()
@@ -638,95 +662,117 @@ func (b *Bluesky) storeProfile(did string, pr bskyProfile) {
 
 // --- Search ---
 
-// Search implements Source. searchPosts is called per keyword (a phrase
-// in quotes if it has several words), sort=latest, since the keyword's
-// cursor, up to 5 pages of 100. The cursor is a JSON object mapping each
-// keyword to the newest time seen for it (RFC 3339); posts at or before
-// it are not returned again. A single Query.Languages entry is passed as
-// lang; Query.Exclude and several languages are left to the matcher.
+// bskyCompare orders mark positions (sortAt times).
+func bskyCompare(a, b time.Time) int { return a.Compare(b) }
+
+// Search implements Source. The keywords become searchPosts queries (see
+// Queries): quoted, OR-joined with |, exclusions as -"term", Japanese
+// keywords apart; each is run sort=latest since the cursor, up to 5 pages
+// of 100. The cursor, one for all the queries, is JSON: the newest sortAt
+// seen (RFC 3339) and the URIs seen at that instant; since is inclusive,
+// so posts at the cursor's instant are dropped if already returned. A
+// single Query.Languages entry is passed as lang; several languages are
+// left to the matcher.
 func (b *Bluesky) Search(ctx context.Context, q Query, cursor string) (Page, error) {
 	if !b.hasCredentials() {
 		return Page{}, b.credentialsError()
 	}
-	terms := q.Terms()
-	if len(terms) == 0 {
-		return Page{}, errors.New("bsky: query has no keywords")
+	queries, err := b.Queries(q)
+	if err != nil {
+		return Page{}, err
 	}
-	cur := map[string]string{}
-	if cursor != "" {
-		if err := json.Unmarshal([]byte(cursor), &cur); err != nil {
-			b.log.Warn("bad cursor, starting from Since", "cursor", cursor)
-			cur = map[string]string{}
+	cur, ok := b.readCursor(cursor)
+	if !ok {
+		start := q.Since
+		if start.IsZero() {
+			start = b.opt.Now()
 		}
+		cur = mark[time.Time]{At: start.UTC()}
 	}
-	start := q.Since
-	if start.IsZero() {
-		start = b.opt.Now()
-	}
-	start = start.UTC()
 
-	next := map[string]string{}
-	seen := map[string]bool{}
-	var posts []post.Post
-	for _, term := range terms {
-		since, strict := start, false
-		if c, ok := cur[term]; ok {
-			if t, ok := bskyTime(c); ok {
-				since, strict = t, true
-			} else {
-				b.log.Warn("bad cursor time, starting from Since", "keyword", term)
-			}
-		}
-		newest := since
+	var m merged
+	next := cur
+	for _, query := range queries {
 		pageCursor := ""
 		for page := 0; page < bskyMaxPages; page++ {
-			res, err := b.searchPage(ctx, term, since, q.Languages, pageCursor)
+			res, err := b.searchPage(ctx, query, cur.At, q.Languages, pageCursor)
 			if err != nil {
 				return Page{}, err
 			}
 			for i := range res.Posts {
 				pv := &res.Posts[i]
 				at := pv.sortAt()
-				if at.Before(since) || (strict && !at.After(since)) {
+				if !cur.fresh(bskyCompare, at, "bsky:"+pv.URI) {
 					continue
 				}
 				p, ok := b.toPost(pv)
 				if !ok {
 					continue
 				}
-				if at.After(newest) {
-					newest = at
+				if m.add(p) {
+					next.advance(bskyCompare, at, p.ID)
 				}
-				if seen[p.ID] {
-					continue
-				}
-				seen[p.ID] = true
-				posts = append(posts, p)
 			}
 			if res.Cursor == "" || len(res.Posts) == 0 {
 				break
 			}
 			pageCursor = res.Cursor
 			if page+1 == bskyMaxPages {
-				b.log.Warn("more posts than the page limit, older ones skipped", "keyword", term, "hitsTotal", res.HitsTotal)
+				b.log.Warn("more posts than the page limit, older ones skipped", "query", query, "hitsTotal", res.HitsTotal)
 			}
 		}
-		next[term] = newest.Format(time.RFC3339Nano)
 	}
-	if err := b.fillFollowers(ctx, posts); err != nil {
+	posts := m.oldestFirst()
+	if err := b.fillFollowers(ctx, forSearch, posts); err != nil {
 		return Page{}, err
 	}
-	slices.SortStableFunc(posts, func(a, b post.Post) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
-	out, err := json.Marshal(next)
+	b.threads.newPoll()
+	b.threads.seen(posts...)
+	c, err := next.encode()
 	if err != nil {
-		return Page{}, err
+		return Page{}, fmt.Errorf("bsky: %w", err)
 	}
-	return Page{Posts: posts, Cursor: string(out)}, nil
+	return Page{Posts: posts, Cursor: c}, nil
+}
+
+// readCursor reads a cursor; ok is false for a first poll. The per-keyword
+// cursors of earlier versions ({"keyword":"<time>",…}) are read as their
+// oldest time, so that nothing is skipped.
+func (b *Bluesky) readCursor(cursor string) (mark[time.Time], bool) {
+	if cursor == "" {
+		return mark[time.Time]{}, false
+	}
+	var cur mark[time.Time]
+	if err := json.Unmarshal([]byte(cursor), &cur); err == nil && !cur.At.IsZero() {
+		return cur, true
+	}
+	var old map[string]string
+	if err := json.Unmarshal([]byte(cursor), &old); err == nil && len(old) > 0 {
+		var oldest time.Time
+		for _, v := range old {
+			if t, ok := bskyTime(v); ok && (oldest.IsZero() || t.Before(oldest)) {
+				oldest = t
+			}
+		}
+		if !oldest.IsZero() {
+			return mark[time.Time]{At: oldest}, true
+		}
+	}
+	b.log.Warn("bad cursor, starting from Since", "cursor", cursor)
+	return mark[time.Time]{}, false
+}
+
+// Queries returns the searchPosts queries Search sends for q (see
+// querybuild.go). A keyword too long is an error wrapping ErrQueryTooLong.
+func (b *Bluesky) Queries(q Query) ([]string, error) {
+	p, err := bskyDialect().build(q)
+	if err != nil {
+		return nil, fmt.Errorf("bsky: %w", err)
+	}
+	if len(p.dropped) > 0 {
+		b.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
+	}
+	return p.queries, nil
 }
 
 type bskySearchResult struct {
@@ -735,13 +781,9 @@ type bskySearchResult struct {
 	HitsTotal int            `json:"hitsTotal"`
 }
 
-func (b *Bluesky) searchPage(ctx context.Context, term string, since time.Time, langs []string, cursor string) (*bskySearchResult, error) {
+func (b *Bluesky) searchPage(ctx context.Context, query string, since time.Time, langs []string, cursor string) (*bskySearchResult, error) {
 	v := url.Values{}
-	if strings.Contains(term, " ") {
-		v.Set("q", `"`+term+`"`)
-	} else {
-		v.Set("q", term)
-	}
+	v.Set("q", query)
 	v.Set("sort", "latest")
 	v.Set("limit", strconv.Itoa(bskyPageLimit))
 	v.Set("since", since.UTC().Format("2006-01-02T15:04:05.000Z"))
@@ -752,7 +794,7 @@ func (b *Bluesky) searchPage(ctx context.Context, term string, since time.Time, 
 		v.Set("cursor", cursor)
 	}
 	var res bskySearchResult
-	body, err := b.get(ctx, "app.bsky.feed.searchPosts", v, true, &res)
+	body, err := b.get(ctx, forSearch, "app.bsky.feed.searchPosts", v, true, &res)
 	var se *StatusError
 	if errors.As(err, &se) {
 		name := bskyErrorName(body)
@@ -772,56 +814,105 @@ func (b *Bluesky) searchPage(ctx context.Context, term string, since time.Time, 
 
 type bskyThreadNode struct {
 	Type   string          `json:"$type"`
+	URI    string          `json:"uri"` // of a notFoundPost or blockedPost
 	Post   *bskyPostView   `json:"post"`
 	Parent *bskyThreadNode `json:"parent"`
 }
 
-// Thread implements Source with getPostThread?parentHeight=depth&depth=0.
-// A deleted or blocked ancestor (notFoundPost, blockedPost) ends the
-// chain, and a post Bluesky no longer has has no ancestors.
+// bskyPostID reports whether id is "bsky:at://…".
+func bskyPostID(id string) bool { return strings.HasPrefix(id, "bsky:at://") }
+
+// Thread implements Source, following record.reply.parent through the
+// cache of posts seen (search results, ancestors fetched before). A
+// missing ancestor is fetched with getPosts together with the other
+// parents the last poll's posts need (25 a call), or, when it is the only
+// one, with getPostThread?parentHeight=, which returns it and its
+// ancestors at once. A deleted or blocked ancestor (left out by getPosts,
+// notFoundPost or blockedPost in a thread) ends the chain. Follower counts
+// come from getProfiles, batched and cached. When the budget is low Thread
+// refuses, returning the ancestors found so far and an error wrapping
+// ErrBudget.
 func (b *Bluesky) Thread(ctx context.Context, p post.Post, depth int) ([]post.Post, error) {
-	uri, ok := strings.CutPrefix(p.ID, "bsky:")
-	if depth <= 0 || p.ReplyTo == "" || !ok || !strings.HasPrefix(uri, "at://") {
+	if depth <= 0 || !bskyPostID(p.ID) || !bskyPostID(p.ReplyTo) {
 		return nil, nil
 	}
-	v := url.Values{}
-	v.Set("uri", uri)
-	v.Set("parentHeight", strconv.Itoa(min(depth, bskyMaxParent)))
-	v.Set("depth", "0")
-	var res struct {
-		Thread *bskyThreadNode `json:"thread"`
-	}
-	body, err := b.get(ctx, "app.bsky.feed.getPostThread", v, false, &res)
-	var se *StatusError
-	if errors.As(err, &se) && (se.Status == http.StatusNotFound || bskyErrorName(body) == "NotFound") {
-		return nil, nil
-	}
-	if err != nil {
+	chain, err := b.threads.walk(ctx, p, depth, b.fetchParents)
+	if err != nil && !errors.Is(err, ErrBudget) {
 		return nil, err
 	}
-	if res.Thread == nil || res.Thread.Post == nil {
-		return nil, nil
+	return chain, err
+}
+
+// fetchParents implements fetchFunc.
+func (b *Bluesky) fetchParents(ctx context.Context, _ post.Post, missing string, need int) error {
+	if !bskyPostID(missing) {
+		return nil
 	}
-	var chain []post.Post
-	for n := res.Thread.Parent; n != nil && len(chain) < depth; n = n.Parent {
-		if n.Post == nil || strings.HasSuffix(n.Type, "#notFoundPost") || strings.HasSuffix(n.Type, "#blockedPost") {
-			break
+	ids := b.threads.batch(missing, bskyBatch, bskyPostID)
+	var found []post.Post
+	if len(ids) == 1 {
+		v := url.Values{}
+		v.Set("uri", strings.TrimPrefix(missing, "bsky:"))
+		v.Set("parentHeight", strconv.Itoa(min(max(need-1, 0), bskyMaxParent)))
+		v.Set("depth", "0")
+		var res struct {
+			Thread *bskyThreadNode `json:"thread"`
 		}
-		a, ok := b.toPost(n.Post)
-		if !ok {
-			break
+		body, err := b.get(ctx, forThread, "app.bsky.feed.getPostThread", v, false, &res)
+		var se *StatusError
+		if errors.As(err, &se) && (se.Status == http.StatusNotFound || bskyErrorName(body) == "NotFound") {
+			b.threads.gone(missing)
+			return nil
 		}
-		chain = append(chain, a)
+		if err != nil {
+			return err
+		}
+		for n := res.Thread; n != nil; n = n.Parent {
+			if n.Post == nil || strings.HasSuffix(n.Type, "#notFoundPost") || strings.HasSuffix(n.Type, "#blockedPost") {
+				if n.URI != "" {
+					b.threads.gone("bsky:" + n.URI)
+				}
+				break
+			}
+			a, ok := b.toPost(n.Post)
+			if !ok {
+				break
+			}
+			found = append(found, a)
+		}
+	} else {
+		uris := make([]string, len(ids))
+		for i, id := range ids {
+			uris[i] = strings.TrimPrefix(id, "bsky:")
+		}
+		var res struct {
+			Posts []bskyPostView `json:"posts"`
+		}
+		if _, err := b.get(ctx, forThread, "app.bsky.feed.getPosts", url.Values{"uris": uris}, false, &res); err != nil {
+			return err
+		}
+		for i := range res.Posts {
+			if a, ok := b.toPost(&res.Posts[i]); ok && slices.Contains(ids, a.ID) {
+				found = append(found, a)
+			}
+		}
 	}
-	if err := b.fillFollowers(ctx, chain); err != nil {
-		return nil, err
+	if err := b.fillFollowers(ctx, forThread, found); err != nil {
+		return err
 	}
-	slices.Reverse(chain)
-	return chain, nil
+	b.threads.seen(found...)
+	for _, id := range ids {
+		if !b.threads.cached(id) {
+			b.threads.gone(id) // deleted, or not shown
+		}
+	}
+	return nil
 }
 
 // Refresh implements Source with getPosts, 25 URIs a call. Posts Bluesky
-// no longer has, and ids that are not "bsky:at://…", are left out.
+// no longer has, and ids that are not "bsky:at://…", are left out. When
+// the budget is low Refresh refuses, returning the counts read so far and
+// an error wrapping ErrBudget.
 func (b *Bluesky) Refresh(ctx context.Context, ids []string) (map[string]post.Metrics, error) {
 	var uris []string
 	dup := map[string]bool{}
@@ -837,7 +928,10 @@ func (b *Bluesky) Refresh(ctx context.Context, ids []string) (map[string]post.Me
 		var res struct {
 			Posts []bskyPostView `json:"posts"`
 		}
-		if _, err := b.get(ctx, "app.bsky.feed.getPosts", url.Values{"uris": chunk}, false, &res); err != nil {
+		if _, err := b.get(ctx, forRefresh, "app.bsky.feed.getPosts", url.Values{"uris": chunk}, false, &res); err != nil {
+			if errors.Is(err, ErrBudget) {
+				return out, err
+			}
 			return nil, err
 		}
 		for i := range res.Posts {

@@ -46,9 +46,10 @@ type bskyFake struct {
 	logins    []map[string]string
 	fail      map[string][]func(http.ResponseWriter)
 	serverErr []string // requests the fake rejected as malformed
+	searchQs  []string // q of every searchPosts
 }
 
-func newBskyFake(t *testing.T) (*bskyFake, *httptest.Server) {
+func newBskyFake(t testing.TB) (*bskyFake, *httptest.Server) {
 	f := &bskyFake{
 		byURI: map[string]map[string]any{}, blocked: map[string]bool{}, profiles: map[string][2]any{},
 		access: map[string]bool{}, refresh: map[string]bool{}, counts: map[string]int{},
@@ -246,11 +247,17 @@ func (f *bskyFake) serveSearch(w http.ResponseWriter, q url.Values) {
 			return
 		}
 	}
-	term := strings.ToLower(strings.Trim(q.Get("q"), `"`))
+	// A simple query string as palomar reads it: | is OR, - is NOT.
+	fq, err := parseFakeQuery(q.Get("q"), "|")
+	if err != nil {
+		bskyXRPCErr(w, 400, "BadQueryString", err.Error())
+		return
+	}
+	f.searchQs = append(f.searchQs, q.Get("q"))
 	var match []map[string]any
 	for _, pv := range f.posts {
 		text := pv["record"].(map[string]any)["text"].(string)
-		if strings.Contains(strings.ToLower(text), term) && !bskyFakeSortAt(pv).Before(since) {
+		if fq.match(text) && !bskyFakeSortAt(pv).Before(since) {
 			match = append(match, pv)
 		}
 	}
@@ -399,7 +406,7 @@ func TestBlueskySearchMapping(t *testing.T) {
 	if fmt.Sprintf("%#v", page.Posts) != fmt.Sprintf("%#v", want) {
 		t.Errorf("posts:\n got %#v\nwant %#v", page.Posts, want)
 	}
-	if page.Cursor != `{"acme":"2026-08-20T11:30:00Z"}` {
+	if page.Cursor != `{"t":"2026-08-20T11:30:00Z","ids":["bsky:at://did:plc:abc123/app.bsky.feed.post/3lxyzq2abc22k"]}` {
 		t.Errorf("cursor = %s", page.Cursor)
 	}
 }
@@ -455,7 +462,7 @@ func TestBlueskySession(t *testing.T) {
 	if len(f.logins) != 1 || f.logins[0]["identifier"] != bskyTestIdentifier || f.logins[0]["password"] != bskyTestPassword {
 		t.Errorf("logins = %v", f.logins)
 	}
-	if bs := f.bearers["app.bsky.feed.searchPosts"]; len(bs) != 4 || bs[0] != "access-1" || bs[3] != "access-1" {
+	if bs := f.bearers["app.bsky.feed.searchPosts"]; len(bs) != 2 || bs[0] != "access-1" || bs[1] != "access-1" {
 		t.Errorf("searchPosts bearers = %q", bs)
 	}
 
@@ -601,7 +608,7 @@ func TestBlueskySearchPaging(t *testing.T) {
 	var cursors []string
 	for _, v := range qs {
 		cursors = append(cursors, v.Get("cursor"))
-		if v.Get("limit") != "100" || v.Get("sort") != "latest" || v.Get("q") != "acme" {
+		if v.Get("limit") != "100" || v.Get("sort") != "latest" || v.Get("q") != `"acme"` {
 			t.Errorf("params %v", v)
 		}
 	}
@@ -618,7 +625,7 @@ func TestBlueskySearchPaging(t *testing.T) {
 	if n := len(f.query("app.bsky.feed.searchPosts")) - 3; n != 5 || len(page.Posts) != 10 {
 		t.Errorf("page cap: %d requests, %d posts", n, len(page.Posts))
 	}
-	if page.Cursor != `{"acme":"2026-08-20T11:21:00Z"}` {
+	if page.Cursor != `{"t":"2026-08-20T11:21:00Z","ids":["bsky:at://did:plc:a/app.bsky.feed.post/r11"]}` {
 		t.Errorf("cursor = %s", page.Cursor)
 	}
 }
@@ -639,18 +646,21 @@ func TestBlueskySearchCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []string
-	for _, p := range page.Posts {
-		ids = append(ids, strings.TrimPrefix(p.ID, "bsky:at://did:plc:"))
+	ids := func(ps []post.Post) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, strings.TrimPrefix(p.ID, "bsky:at://did:plc:"))
+		}
+		return out
 	}
-	if want := []string{"a/app.bsky.feed.post/r2", "b/app.bsky.feed.post/r3", "b/app.bsky.feed.post/r4"}; !slices.Equal(ids, want) {
-		t.Errorf("ids = %q, want %q", ids, want)
+	if want := []string{"a/app.bsky.feed.post/r2", "b/app.bsky.feed.post/r3", "b/app.bsky.feed.post/r4"}; !slices.Equal(ids(page.Posts), want) {
+		t.Errorf("ids = %q, want %q", ids(page.Posts), want)
 	}
-	if page.Cursor != `{"acme corp":"2026-08-20T11:50:00Z","widgets":"2026-08-20T11:55:00Z"}` {
+	if page.Cursor != `{"t":"2026-08-20T11:55:00Z","ids":["bsky:at://did:plc:b/app.bsky.feed.post/r4"]}` {
 		t.Errorf("cursor = %s", page.Cursor)
 	}
 	qs := f.query("app.bsky.feed.searchPosts")
-	if len(qs) != 2 || qs[0].Get("q") != `"acme corp"` || qs[1].Get("q") != "widgets" ||
+	if len(qs) != 1 || qs[0].Get("q") != `"acme corp" | "widgets"` ||
 		qs[0].Get("since") != "2026-08-20T11:35:00.000Z" || qs[0].Get("lang") != "ja" {
 		t.Errorf("requests = %v", qs)
 	}
@@ -663,28 +673,33 @@ func TestBlueskySearchCursor(t *testing.T) {
 		t.Fatalf("second poll: %+v %v", page2, err)
 	}
 	qs = f.query("app.bsky.feed.searchPosts")
-	if qs[2].Get("since") != "2026-08-20T11:50:00.000Z" || qs[3].Get("since") != "2026-08-20T11:55:00.000Z" || qs[2].Has("lang") {
-		t.Errorf("second poll asked %v", qs[2:])
+	if qs[1].Get("since") != "2026-08-20T11:55:00.000Z" || qs[1].Has("lang") {
+		t.Errorf("second poll asked %v", qs[1:])
 	}
 
-	// A new post advances its keyword only.
-	f.add(true, bskyPV("did:plc:c", "c.test", "r5", "Acme Corp five", bskyAt(-1)))
+	// Another post at the cursor's very instant is new; then a later one.
+	f.add(true, bskyPV("did:plc:c", "c.test", "r4b", "widgets again", bskyAt(-5)))
 	page3, err := b.Search(ctx, q, page2.Cursor)
-	if err != nil || len(page3.Posts) != 1 || !strings.HasSuffix(page3.Posts[0].ID, "/r5") ||
-		page3.Cursor != `{"acme corp":"2026-08-20T11:59:00Z","widgets":"2026-08-20T11:55:00Z"}` {
-		t.Fatalf("third poll: %+v %v", page3, err)
+	if err != nil || !slices.Equal(ids(page3.Posts), []string{"c/app.bsky.feed.post/r4b"}) ||
+		page3.Cursor != `{"t":"2026-08-20T11:55:00Z","ids":["bsky:at://did:plc:b/app.bsky.feed.post/r4","bsky:at://did:plc:c/app.bsky.feed.post/r4b"]}` {
+		t.Fatalf("same instant: %+v %v", page3, err)
+	}
+	f.add(true, bskyPV("did:plc:c", "c.test", "r5", "Acme Corp five", bskyAt(-1)))
+	page4, err := b.Search(ctx, q, page3.Cursor)
+	if err != nil || !slices.Equal(ids(page4.Posts), []string{"c/app.bsky.feed.post/r5"}) ||
+		page4.Cursor != `{"t":"2026-08-20T11:59:00Z","ids":["bsky:at://did:plc:c/app.bsky.feed.post/r5"]}` {
+		t.Fatalf("fourth poll: %+v %v", page4, err)
 	}
 
-	// A keyword new to the cursor starts from Since; a zero Since is Now;
+	// A cursor of the earlier per-keyword form is read as its oldest time;
 	// a bad cursor is replaced by Since.
-	page4, err := b.Search(ctx, Query{Keywords: []string{"acme corp", "nomatch"}}, page3.Cursor)
-	if err != nil || len(page4.Posts) != 0 ||
-		page4.Cursor != `{"acme corp":"2026-08-20T11:59:00Z","nomatch":"2026-08-20T12:00:00Z"}` {
-		t.Errorf("new keyword: %+v %v", page4, err)
+	page5, err := b.Search(ctx, q, `{"acme corp":"2026-08-20T11:50:00Z","widgets":"2026-08-20T11:56:00Z"}`)
+	if err != nil || !slices.Equal(ids(page5.Posts), []string{"b/app.bsky.feed.post/r3", "b/app.bsky.feed.post/r4", "c/app.bsky.feed.post/r4b", "c/app.bsky.feed.post/r5"}) {
+		t.Errorf("old cursor: %q %v", ids(page5.Posts), err)
 	}
-	page5, err := b.Search(ctx, Query{Keywords: []string{"acme"}, Since: bskyAt(-15)}, "not json")
-	if err != nil || len(page5.Posts) != 2 {
-		t.Errorf("bad cursor: %+v %v", page5, err)
+	page6, err := b.Search(ctx, Query{Keywords: []string{"acme"}, Since: bskyAt(-15)}, "not json")
+	if err != nil || len(page6.Posts) != 2 {
+		t.Errorf("bad cursor: %+v %v", page6, err)
 	}
 	if _, err := b.Search(ctx, Query{Keywords: []string{` "" `}}, ""); err == nil {
 		t.Error("no keywords: want an error")
@@ -779,8 +794,10 @@ func TestBlueskyThread(t *testing.T) {
 	if chain[2].ReplyTo != "bsky:"+uri("p1") || chain[0].ReplyTo != "" || chain[2].Text != "second" {
 		t.Errorf("chain posts: %+v", chain)
 	}
-	if qs := f.query("app.bsky.feed.getPostThread"); qs[0].Get("parentHeight") != "10" || qs[0].Get("uri") != uri("leaf") {
-		t.Errorf("request %v", qs[0])
+	// No search came before: the parent and its ancestors in one
+	// getPostThread.
+	if qs := f.query("app.bsky.feed.getPostThread"); len(qs) != 1 || qs[0].Get("parentHeight") != "9" || qs[0].Get("uri") != uri("p2") {
+		t.Errorf("requests %v", qs)
 	}
 
 	chain, err = b.Thread(ctx, leafPost, 2)
@@ -796,11 +813,21 @@ func TestBlueskyThread(t *testing.T) {
 	if err != nil || len(chain) != 0 {
 		t.Errorf("blockedPost parent: %+v %v", chain, err)
 	}
-	// A post Bluesky does not have (NotFound), and one that is no reply.
+	// Ancestors are cached, deleted and blocked ones too: asking again,
+	// or for a sibling, costs nothing; a parent Bluesky does not have
+	// (NotFound) ends the chain; a post that is no reply asks nothing.
 	n := f.count("app.bsky.feed.getPostThread")
-	chain, err = b.Thread(ctx, post.Post{ID: "bsky:" + uri("gone"), ReplyTo: "bsky:" + uri("root")}, 10)
+	for _, p := range []post.Post{leafPost, {ID: "bsky:" + uri("o3"), ReplyTo: "bsky:" + uri("orphan")}, {ID: "bsky:" + uri("b3"), ReplyTo: "bsky:" + uri("blk")}} {
+		if _, err := b.Thread(ctx, p, 10); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := f.count("app.bsky.feed.getPostThread"); got != n {
+		t.Errorf("%d more getPostThread for cached ancestors", got-n)
+	}
+	chain, err = b.Thread(ctx, post.Post{ID: "bsky:" + uri("x"), ReplyTo: "bsky:" + uri("gone")}, 10)
 	if err != nil || len(chain) != 0 {
-		t.Errorf("unknown post: %+v %v", chain, err)
+		t.Errorf("unknown parent: %+v %v", chain, err)
 	}
 	chain, err = b.Thread(ctx, post.Post{ID: "bsky:" + uri("root")}, 10)
 	if err != nil || len(chain) != 0 || f.count("app.bsky.feed.getPostThread") != n+1 {

@@ -29,6 +29,13 @@ type FeedOptions struct {
 	URLs   []string // RSS 2.0 / Atom / JSON Feed documents, e.g. Google Alerts feeds
 	Client *Client  // default NewClient(ClientOptions{})
 	Now    func() time.Time
+	// DailyBudget is how many feed requests may be made per UTC day; 0 is
+	// unlimited. A URL the budget does not allow is skipped like a failed
+	// one (its state kept) until the next UTC day.
+	DailyBudget int
+	// Budget, if set, is used instead of one made from DailyBudget, so
+	// that its count survives a rebuild of the source (a reload).
+	Budget *Budget
 }
 
 // Feed is a keyless source that polls RSS/Atom feeds (Google Alerts
@@ -39,10 +46,14 @@ type FeedOptions struct {
 // where seen holds the hashed ids of the most recent entries (at most 500
 // per URL), used to skip entries already returned.
 type Feed struct {
-	opt FeedOptions
+	opt    FeedOptions
+	budget *Budget
 }
 
-var _ Source = (*Feed)(nil)
+var (
+	_ Source   = (*Feed)(nil)
+	_ Budgeted = (*Feed)(nil)
+)
 
 // NewFeed returns a Feed with defaults filled in.
 func NewFeed(opt FeedOptions) *Feed {
@@ -55,11 +66,14 @@ func NewFeed(opt FeedOptions) *Feed {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &Feed{opt: opt}
+	return &Feed{opt: opt, budget: orBudget(opt.Budget, opt.Name, opt.DailyBudget, UnitRequests, opt.Now)}
 }
 
 // Name implements Source.
 func (f *Feed) Name() string { return f.opt.Name }
+
+// Remaining implements Budgeted: the requests that may still be made today.
+func (f *Feed) Remaining() (n int, limited bool) { return f.budget.Remaining() }
 
 type feedState struct {
 	ETag         string   `json:"etag,omitempty"`
@@ -136,6 +150,9 @@ func (f *Feed) poll(ctx context.Context, feedURL string, st *feedState, since ti
 	}
 	if st.LastModified != "" {
 		hdr.Set("If-Modified-Since", st.LastModified)
+	}
+	if err := f.budget.take(forSearch, 1); err != nil {
+		return nil, nil, err
 	}
 	resp, body, err := f.opt.Client.Get(ctx, feedURL, hdr)
 	if err != nil {

@@ -69,7 +69,7 @@ type fakeFeeds struct {
 	lastMod string
 }
 
-func newFakeFeeds(t *testing.T) *fakeFeeds {
+func newFakeFeeds(t testing.TB) *fakeFeeds {
 	f := &fakeFeeds{
 		docs: map[string]string{}, etags: map[string]string{}, status: map[string]int{},
 		gotINM: map[string]string{}, gotIMS: map[string]string{}, hits: map[string]int{},

@@ -46,7 +46,10 @@ type File struct {
 	lastInfo os.FileInfo
 }
 
-var _ Source = (*File)(nil)
+var (
+	_ Source   = (*File)(nil)
+	_ Budgeted = (*File)(nil)
+)
 
 // NewFile returns a File with defaults filled in.
 func NewFile(opt FileOptions) *File {
@@ -61,6 +64,9 @@ func NewFile(opt FileOptions) *File {
 
 // Name implements Source.
 func (f *File) Name() string { return f.opt.Name }
+
+// Remaining implements Budgeted: a file has no read budget.
+func (f *File) Remaining() (n int, limited bool) { return 0, false }
 
 // Skipped returns how many bad lines were skipped so far (with SkipBad).
 func (f *File) Skipped() int { return f.skipped }

@@ -3,6 +3,7 @@ package listener
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -12,7 +13,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/kizuki-dev/kizuki/post"
@@ -31,6 +31,12 @@ type HNOptions struct {
 	// Now is the clock; a first poll with a zero Query.Since starts from
 	// Now (no backfill).
 	Now func() time.Time
+	// DailyBudget is how many requests (Algolia and Firebase) may be made
+	// per UTC day; 0 is unlimited. See Budget.
+	DailyBudget int
+	// Budget, if set, is used instead of one made from DailyBudget, so
+	// that its count survives a rebuild of the source (a reload).
+	Budget *Budget
 }
 
 // hnCacheSize bounds the Firebase item cache of Thread.
@@ -38,14 +44,16 @@ const hnCacheSize = 10000
 
 // HN is the Hacker News Source.
 type HN struct {
-	opt HNOptions
-	log *slog.Logger
-
-	mu    sync.Mutex
-	items map[int]*hnItem // Firebase items by id, for Thread
+	opt    HNOptions
+	log    *slog.Logger
+	budget *Budget
+	items  *lru[int64, *hnItem] // Firebase items, for Thread
 }
 
-var _ Source = (*HN)(nil)
+var (
+	_ Source   = (*HN)(nil)
+	_ Budgeted = (*HN)(nil)
+)
 
 // NewHN returns an HN source with defaults filled in.
 func NewHN(opt HNOptions) *HN {
@@ -69,11 +77,16 @@ func NewHN(opt HNOptions) *HN {
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
-	return &HN{opt: opt, log: opt.Client.opt.Logger.With("source", "hn"), items: map[int]*hnItem{}}
+	return &HN{opt: opt, log: opt.Client.opt.Logger.With("source", "hn"),
+		budget: orBudget(opt.Budget, "hn", opt.DailyBudget, UnitRequests, opt.Now),
+		items:  newLRU[int64, *hnItem](hnCacheSize, ancestorTTL, opt.Now)}
 }
 
 // Name implements Source.
 func (h *HN) Name() string { return "hn" }
+
+// Remaining implements Budgeted: the requests that may still be made today.
+func (h *HN) Remaining() (n int, limited bool) { return h.budget.Remaining() }
 
 // hnHit is one Algolia search hit. Numbers that are null on comments
 // decode as zero.
@@ -99,21 +112,21 @@ type hnSearchResult struct {
 	NbPages int     `json:"nbPages"`
 }
 
-// Search implements Source. Algolia ANDs the words of a query, so each
-// keyword is one query (a phrase in quotes if it has several words); the
-// results are merged and deduplicated. The cursor is the newest
-// created_at_i seen, in decimal; the next Search asks for newer hits only.
-// Query.Exclude and Query.Languages are left to the matcher (HN has no
-// language field).
+// Search implements Source. Algolia has no OR, so each keyword is one
+// query (see Queries); the results are merged and deduplicated. The
+// cursor, shared by the queries, is JSON: the newest created_at_i seen
+// and the ids seen at that second; the next Search asks every query for
+// hits from that second on and drops the ones already returned. (A plain
+// number, the cursor of earlier versions, is read as "after that second".)
+// Query.Languages is left to the matcher (HN has no language field).
 func (h *HN) Search(ctx context.Context, q Query, cursor string) (Page, error) {
-	var since int64
+	var cur mark[int64]
 	if cursor != "" {
-		c, err := strconv.ParseInt(cursor, 10, 64)
-		if err != nil || c < 0 {
+		if n, err := strconv.ParseInt(cursor, 10, 64); err == nil && n >= 0 {
+			cur = mark[int64]{At: n + 1}
+		} else if err := json.Unmarshal([]byte(cursor), &cur); err != nil || cur.At <= 0 {
 			h.log.Warn("bad cursor, starting from Since", "cursor", cursor)
 			cursor = ""
-		} else {
-			since = c
 		}
 	}
 	if cursor == "" {
@@ -121,59 +134,76 @@ func (h *HN) Search(ctx context.Context, q Query, cursor string) (Page, error) {
 		if t.IsZero() {
 			t = h.opt.Now()
 		}
-		since = max(t.Unix(), 0)
+		cur = mark[int64]{At: max(t.Unix(), 0)}
 	}
-	terms := q.Terms()
-	if len(terms) == 0 {
-		return Page{}, errors.New("hn: query has no keywords")
+	queries, err := h.Queries(q)
+	if err != nil {
+		return Page{}, err
 	}
 
-	seen := map[string]bool{}
-	var posts []post.Post
-	newest := since
-	for _, term := range terms {
+	var m merged
+	for _, query := range queries {
 		for page := 0; page < h.opt.MaxPages; page++ {
-			res, err := h.searchPage(ctx, term, since, page)
+			res, err := h.searchPage(ctx, query, cur.At, page)
 			if err != nil {
 				return Page{}, err
 			}
 			for _, hit := range res.Hits {
-				p, ok := h.hitPost(hit)
-				if !ok || seen[p.ID] {
-					continue
+				if p, ok := h.hitPost(hit); ok && cur.fresh(cmp.Compare[int64], p.CreatedAt.Unix(), p.ID) {
+					m.add(p)
 				}
-				seen[p.ID] = true
-				posts = append(posts, p)
-				newest = max(newest, p.CreatedAt.Unix())
 			}
 			if page+1 >= res.NbPages || len(res.Hits) == 0 {
 				break
 			}
 			if page+1 == h.opt.MaxPages {
 				h.log.Warn("more hits than MaxPages, older ones skipped",
-					"query", term, "nbHits", res.NbHits, "nbPages", res.NbPages)
+					"query", query, "nbHits", res.NbHits, "nbPages", res.NbPages)
 			}
 		}
 	}
+	posts := m.posts
 	slices.SortStableFunc(posts, func(a, b post.Post) int {
 		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
 			return c
 		}
 		return cmp.Compare(hnNum(a.ID), hnNum(b.ID))
 	})
-	return Page{Posts: posts, Cursor: strconv.FormatInt(newest, 10)}, nil
+	next := cur
+	for _, p := range posts {
+		next.advance(cmp.Compare[int64], p.CreatedAt.Unix(), p.ID)
+	}
+	c, err := next.encode()
+	if err != nil {
+		return Page{}, fmt.Errorf("hn: %w", err)
+	}
+	return Page{Posts: posts, Cursor: c}, nil
 }
 
-func (h *HN) searchPage(ctx context.Context, term string, since int64, page int) (*hnSearchResult, error) {
-	v := url.Values{}
-	if strings.Contains(term, " ") {
-		v.Set("query", `"`+term+`"`)
-		v.Set("advancedSyntax", "true") // phrase queries
-	} else {
-		v.Set("query", term)
+// Queries returns the Algolia queries Search sends for q (see
+// querybuild.go): one per keyword, quoted as an exact phrase, with the
+// one-word exclusions as -word (advancedSyntax); a keyword too long for
+// Algolia's 512 bytes is an error wrapping ErrQueryTooLong.
+func (h *HN) Queries(q Query) ([]string, error) {
+	p, err := hnDialect().build(q)
+	if err != nil {
+		return nil, fmt.Errorf("hn: %w", err)
 	}
+	if len(p.dropped) > 0 {
+		h.log.Debug("exclusions left to the matcher", "dropped", p.dropped)
+	}
+	return p.queries, nil
+}
+
+func (h *HN) searchPage(ctx context.Context, query string, since int64, page int) (*hnSearchResult, error) {
+	if err := h.budget.take(forSearch, 1); err != nil {
+		return nil, err
+	}
+	v := url.Values{}
+	v.Set("query", query)
+	v.Set("advancedSyntax", "true") // phrases and -word
 	v.Set("tags", "(story,comment)")
-	v.Set("numericFilters", "created_at_i>"+strconv.FormatInt(since, 10))
+	v.Set("numericFilters", "created_at_i>="+strconv.FormatInt(since, 10))
 	v.Set("hitsPerPage", strconv.Itoa(h.opt.HitsPerPage))
 	v.Set("page", strconv.Itoa(page))
 	var res hnSearchResult
@@ -285,17 +315,17 @@ func (it *hnItem) post(conversation string) post.Post {
 	return p
 }
 
-// item fetches a Firebase item; nil (and no error) if HN does not know
-// the id. With cached, a cached copy is used and a fetched one kept.
-func (h *HN) item(ctx context.Context, id int64, cached bool) (*hnItem, error) {
-	key := int(id)
+// item fetches a Firebase item for purpose p; nil (and no error) if HN
+// does not know the id. With cached, a cached copy is used and a fetched
+// one kept.
+func (h *HN) item(ctx context.Context, p purpose, id int64, cached bool) (*hnItem, error) {
 	if cached {
-		h.mu.Lock()
-		it, ok := h.items[key]
-		h.mu.Unlock()
-		if ok {
+		if it, ok := h.items.get(id); ok {
 			return it, nil
 		}
+	}
+	if err := h.budget.take(p, 1); err != nil {
+		return nil, err
 	}
 	var it *hnItem
 	_, err := h.opt.Client.GetJSON(ctx, h.opt.FirebaseURL+"/item/"+strconv.FormatInt(id, 10)+".json", nil, &it)
@@ -312,28 +342,23 @@ func (h *HN) item(ctx context.Context, id int64, cached bool) (*hnItem, error) {
 	if it.ID == 0 {
 		it.ID = id
 	}
-	h.mu.Lock()
-	if _, ok := h.items[key]; !ok && len(h.items) >= hnCacheSize {
-		for k := range h.items { // drop an arbitrary entry
-			delete(h.items, k)
-			break
-		}
-	}
-	h.items[key] = it
-	h.mu.Unlock()
+	h.items.put(id, it)
 	return it, nil
 }
 
 // Thread implements Source: it follows parent links through Firebase,
 // using cached items, so that ancestors shared by several posts are
-// fetched once. An unknown, deleted or dead ancestor ends the chain.
+// fetched once (Firebase has no batch lookup). An unknown, deleted or
+// dead ancestor ends the chain. When the budget is low Thread refuses,
+// returning the ancestors found so far and an error wrapping ErrBudget.
 func (h *HN) Thread(ctx context.Context, p post.Post, depth int) ([]post.Post, error) {
 	parent := hnNum(p.ReplyTo)
 	var chain []post.Post
+	var err error
 	for len(chain) < depth && parent > 0 {
-		it, err := h.item(ctx, parent, true)
-		if err != nil {
-			return nil, err
+		var it *hnItem
+		if it, err = h.item(ctx, forThread, parent, true); err != nil {
+			break
 		}
 		if it == nil || it.Deleted || it.Dead {
 			break
@@ -346,12 +371,17 @@ func (h *HN) Thread(ctx context.Context, p post.Post, depth int) ([]post.Post, e
 		parent = it.Parent
 	}
 	slices.Reverse(chain)
-	return chain, nil
+	if err != nil && !errors.Is(err, ErrBudget) {
+		return nil, err
+	}
+	return chain, err
 }
 
 // Refresh implements Source with one Firebase item request per id (there
 // is no batch endpoint). Unknown, deleted and dead items, and ids that are
-// not "hn:<number>", are left out.
+// not "hn:<number>", are left out. When the budget is low Refresh
+// refuses, returning the counts read so far and an error wrapping
+// ErrBudget.
 func (h *HN) Refresh(ctx context.Context, ids []string) (map[string]post.Metrics, error) {
 	out := make(map[string]post.Metrics, len(ids))
 	for _, id := range ids {
@@ -362,7 +392,10 @@ func (h *HN) Refresh(ctx context.Context, ids []string) (map[string]post.Metrics
 		if _, done := out[id]; done {
 			continue
 		}
-		it, err := h.item(ctx, n, false)
+		it, err := h.item(ctx, forRefresh, n, false)
+		if errors.Is(err, ErrBudget) {
+			return out, err
+		}
 		if err != nil {
 			return nil, err
 		}

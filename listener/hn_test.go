@@ -28,7 +28,7 @@ type hnFake struct {
 	search  string // if set, the raw search body
 }
 
-func newHNFake(t *testing.T) (*hnFake, *httptest.Server) {
+func newHNFake(t testing.TB) (*hnFake, *httptest.Server) {
 	f := &hnFake{items: map[string]string{}, counts: map[string]int{}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
@@ -74,7 +74,7 @@ func (f *hnFake) serveSearch(w http.ResponseWriter, r *http.Request) {
 	}
 	var since int64 = -1
 	if nf := q.Get("numericFilters"); nf != "" {
-		v, ok := strings.CutPrefix(nf, "created_at_i>")
+		v, ok := strings.CutPrefix(nf, "created_at_i>=")
 		n, err := strconv.ParseInt(v, 10, 64)
 		if !ok || err != nil {
 			http.Error(w, `{"message":"bad numericFilters"}`, http.StatusBadRequest)
@@ -82,10 +82,24 @@ func (f *hnFake) serveSearch(w http.ResponseWriter, r *http.Request) {
 		}
 		since = n
 	}
-	term := strings.ToLower(strings.Trim(q.Get("query"), `"`))
+	// Algolia: words all required, no OR; with advancedSyntax "phrases"
+	// and -word; at most 512 bytes.
+	query := q.Get("query")
+	if len(query) > 512 {
+		http.Error(w, `{"message":"query too long","status":400}`, http.StatusBadRequest)
+		return
+	}
+	if q.Get("advancedSyntax") != "true" {
+		query = strings.NewReplacer(`"`, " ", "-", " ").Replace(query)
+	}
+	fq, err := parseFakeQuery(query, "")
+	if err != nil {
+		http.Error(w, `{"message":"bad query"}`, http.StatusBadRequest)
+		return
+	}
 	var match []map[string]any
 	for _, h := range f.hits {
-		if ts, ok := h["created_at_i"].(int); ok && int64(ts) <= since {
+		if ts, ok := h["created_at_i"].(int); ok && int64(ts) < since {
 			continue
 		}
 		var text string
@@ -93,7 +107,7 @@ func (f *hnFake) serveSearch(w http.ResponseWriter, r *http.Request) {
 			s, _ := h[k].(string)
 			text += " " + s
 		}
-		if strings.Contains(strings.ToLower(text), term) {
+		if fq.match(text) {
 			match = append(match, h)
 		}
 	}
@@ -196,7 +210,7 @@ func TestHNSearchMapping(t *testing.T) {
 			t.Errorf("post %d:\n got %#v\nwant %#v", i, got, want[i])
 		}
 	}
-	if page.Cursor != "1755698591" {
+	if page.Cursor != `{"t":1755698591,"ids":["hn:45012345"]}` {
 		t.Errorf("cursor = %q", page.Cursor)
 	}
 }
@@ -243,7 +257,7 @@ func TestHNSearchPaging(t *testing.T) {
 		!strings.Contains(qs[0], "hitsPerPage=3") {
 		t.Errorf("requests = %q", qs)
 	}
-	if page.Cursor != "2000" {
+	if page.Cursor != `{"t":2000,"ids":["hn:105"]}` {
 		t.Errorf("cursor = %q", page.Cursor)
 	}
 
@@ -273,51 +287,57 @@ func TestHNSearchCursor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Posts) != 2 || page.Posts[0].ID != "hn:2" || page.Cursor != "3000" {
+	if len(page.Posts) != 2 || page.Posts[0].ID != "hn:2" || page.Cursor != `{"t":3000,"ids":["hn:3"]}` {
 		t.Fatalf("first poll: %+v", page)
 	}
-	if qs := f.searches(); !strings.Contains(qs[0], "numericFilters=created_at_i%3E1500") {
-		t.Errorf("first poll asked %q, want the since filter created_at_i>1500", qs[0])
+	if qs := f.searches(); !strings.Contains(qs[0], "numericFilters=created_at_i%3E%3D1500") {
+		t.Errorf("first poll asked %q, want the since filter created_at_i>=1500", qs[0])
 	}
 
-	// Nothing new: the cursor stays.
+	// Nothing new: the cursor's second is asked again (a hit of the same
+	// second may come later) and hn:3 is not returned twice.
 	page, err = h.Search(ctx, q, page.Cursor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Posts) != 0 || page.Cursor != "3000" {
+	if len(page.Posts) != 0 || page.Cursor != `{"t":3000,"ids":["hn:3"]}` {
 		t.Fatalf("second poll: %+v", page)
 	}
-	if qs := f.searches(); !strings.Contains(qs[1], "numericFilters=created_at_i%3E3000") {
+	if qs := f.searches(); !strings.Contains(qs[1], "numericFilters=created_at_i%3E%3D3000") {
 		t.Errorf("second poll asked %q", qs[1])
 	}
 
-	// A new hit advances the cursor.
+	// A hit of the cursor's second indexed late is new; so is a later one.
 	f.mu.Lock()
-	f.hits = append([]map[string]any{hnComment(4, 4000, 1, 1, "acme four")}, f.hits...)
+	f.hits = append([]map[string]any{hnComment(4, 4000, 1, 1, "acme four"), hnComment(5, 3000, 1, 1, "acme late")}, f.hits...)
 	f.mu.Unlock()
 	page, err = h.Search(ctx, q, page.Cursor)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Posts) != 1 || page.Posts[0].ID != "hn:4" || page.Cursor != "4000" {
+	if len(page.Posts) != 2 || page.Posts[0].ID != "hn:5" || page.Posts[1].ID != "hn:4" || page.Cursor != `{"t":4000,"ids":["hn:4"]}` {
 		t.Fatalf("third poll: %+v", page)
 	}
 
 	// A first poll with nothing found returns Since as the cursor; a zero
 	// Since means Now.
 	page, err = h.Search(ctx, Query{Keywords: []string{"nomatch"}, Since: time.Unix(5000, 0)}, "")
-	if err != nil || page.Cursor != "5000" || len(page.Posts) != 0 {
+	if err != nil || page.Cursor != `{"t":5000}` || len(page.Posts) != 0 {
 		t.Errorf("empty first poll: %+v %v", page, err)
 	}
 	page, err = h.Search(ctx, Query{Keywords: []string{"nomatch"}}, "")
-	if err != nil || page.Cursor != "1755600000" {
+	if err != nil || page.Cursor != `{"t":1755600000}` {
 		t.Errorf("zero Since: %+v %v", page, err)
 	}
-	// A cursor that is not a number is logged and replaced by Since.
+	// A cursor that is not JSON is logged and replaced by Since; a plain
+	// number (the cursor of earlier versions) means after that second.
 	page, err = h.Search(ctx, Query{Keywords: []string{"acme"}, Since: time.Unix(2500, 0)}, "bogus")
-	if err != nil || page.Cursor != "4000" || len(page.Posts) != 2 {
+	if err != nil || page.Cursor != `{"t":4000,"ids":["hn:4"]}` || len(page.Posts) != 3 {
 		t.Errorf("bad cursor: %+v %v", page, err)
+	}
+	page, err = h.Search(ctx, q, "3000")
+	if err != nil || len(page.Posts) != 1 || page.Posts[0].ID != "hn:4" {
+		t.Errorf("old cursor: %+v %v", page, err)
 	}
 }
 
@@ -344,7 +364,7 @@ func TestHNSearchKeywords(t *testing.T) {
 	}
 	qs := f.searches()
 	if len(qs) != 2 || !strings.Contains(qs[0], "query=%22acme+corp%22") || !strings.Contains(qs[0], "advancedSyntax=true") ||
-		!strings.Contains(qs[1], "query=widgets") {
+		!strings.Contains(qs[1], "query=%22widgets%22") {
 		t.Errorf("requests = %q", qs)
 	}
 	if _, err := h.Search(context.Background(), Query{Keywords: []string{` "" `}}, ""); err == nil {
@@ -368,7 +388,7 @@ func TestHNSearchMalformed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(page.Posts) != 2 || page.Posts[0].ID != "hn:5" || page.Posts[1].ID != "hn:8" || page.Cursor != "8000" {
+	if len(page.Posts) != 2 || page.Posts[0].ID != "hn:5" || page.Posts[1].ID != "hn:8" || page.Cursor != `{"t":8000,"ids":["hn:8"]}` {
 		t.Errorf("malformed hits not skipped: %+v", page)
 	}
 
@@ -464,19 +484,14 @@ func TestHNThreadCache(t *testing.T) {
 	}
 
 	// The cache is bounded.
-	h.mu.Lock()
-	for i := 1000; len(h.items) < hnCacheSize; i++ {
-		h.items[i] = &hnItem{ID: int64(i)}
+	for i := int64(1000); h.items.len() < hnCacheSize; i++ {
+		h.items.put(i, &hnItem{ID: i})
 	}
-	h.mu.Unlock()
 	f.items["5"] = hnItemJSON(5, "comment", 1, `"text":"x"`)
 	if _, err := h.Thread(ctx, post.Post{ID: "hn:6", ReplyTo: "hn:5"}, 1); err != nil {
 		t.Fatal(err)
 	}
-	h.mu.Lock()
-	n := len(h.items)
-	h.mu.Unlock()
-	if n > hnCacheSize {
+	if n := h.items.len(); n > hnCacheSize {
 		t.Errorf("cache holds %d items, bound %d", n, hnCacheSize)
 	}
 }

@@ -6,8 +6,6 @@ package listener
 
 import (
 	"context"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/kizuki-dev/kizuki/post"
@@ -15,26 +13,18 @@ import (
 
 // Query is what a source searches for, built from the rule files. The
 // matcher still decides; the query only narrows what is fetched.
+//
+// Sources turn it into each platform's query syntax (querybuild.go).
+// Exclude is pushed down into every query, so it must hold for every
+// keyword: an exclusion of one brand's rule would hide another brand's
+// posts that happen to contain it.
 type Query struct {
 	Keywords  []string // any of them
-	Exclude   []string // pushed down where the platform supports it
-	Languages []string // empty: any
+	Exclude   []string // none of them; pushed down where the platform supports it
+	Languages []string // empty: any; one is pushed down where supported
 	// Since is the oldest creation time of interest when there is no
 	// cursor yet (a first poll).
 	Since time.Time
-}
-
-// Terms returns the keywords cleaned for a platform query: quotes dropped,
-// white space folded, empties and repeats removed, in order.
-func (q Query) Terms() []string {
-	var terms []string
-	for _, k := range q.Keywords {
-		k = strings.Join(strings.Fields(strings.ReplaceAll(k, `"`, " ")), " ")
-		if k != "" && !slices.Contains(terms, k) {
-			terms = append(terms, k)
-		}
-	}
-	return terms
 }
 
 // Page is one poll's result: new posts, oldest first, and the cursor to
@@ -45,7 +35,9 @@ type Page struct {
 }
 
 // Source is one platform. Implementations are safe for use by one poller
-// at a time.
+// at a time. A source with a daily read budget (Budgeted) refuses reads
+// the budget does not allow: its methods then return what they read with
+// an error wrapping ErrBudget.
 type Source interface {
 	// Name is the source's name in logs, metrics and cursors ("hn").
 	Name() string

@@ -34,7 +34,7 @@ type mastoFake struct {
 	maxBatch int             // most ids seen in one batch request
 }
 
-func newMastoFake(t *testing.T) (*mastoFake, *httptest.Server) {
+func newMastoFake(t testing.TB) (*mastoFake, *httptest.Server) {
 	f := &mastoFake{statuses: map[string]map[string]any{}, tags: map[string][]string{}, token: "s3cret-token", raw: map[string]string{}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
@@ -142,7 +142,8 @@ func mastoNum(id string) int64 {
 }
 
 // serveTag pages a tag timeline newest first, as Mastodon does: since_id
-// and max_id bound it, Link gives max_id of the oldest item as next.
+// and max_id bound it, Link gives max_id of the oldest item as next;
+// any[] adds up to 4 more tags (statuses with any of them).
 func (f *mastoFake) serveTag(w http.ResponseWriter, r *http.Request, tag string) {
 	ids, ok := f.tags[tag]
 	if !ok {
@@ -150,6 +151,17 @@ func (f *mastoFake) serveTag(w http.ResponseWriter, r *http.Request, tag string)
 		return
 	}
 	q := r.URL.Query()
+	if len(q["any[]"]) > 4 {
+		mastoWriteJSON(w, 422, map[string]string{"error": "Validation failed: too many tags"})
+		return
+	}
+	for _, other := range q["any[]"] {
+		for _, id := range f.tags[other] {
+			if !slices.Contains(ids, id) {
+				ids = append(slices.Clip(ids), id)
+			}
+		}
+	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	if limit <= 0 || limit > 40 {
 		limit = 20
@@ -177,9 +189,15 @@ func (f *mastoFake) serveTag(w http.ResponseWriter, r *http.Request, tag string)
 	mastoWriteJSON(w, 200, out)
 }
 
+// serveSearch evaluates q as Mastodon 4.2+ does: every term required
+// (no OR), -term excluded, "phrases", language:xx a filter.
 func (f *mastoFake) serveSearch(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	term := strings.ToLower(q.Get("q"))
+	fq, err := parseFakeQuery(q.Get("q"), "")
+	if err != nil {
+		mastoWriteJSON(w, 422, map[string]string{"error": err.Error()})
+		return
+	}
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	offset, _ := strconv.Atoi(q.Get("offset"))
 	var match []map[string]any
@@ -187,7 +205,7 @@ func (f *mastoFake) serveSearch(w http.ResponseWriter, r *http.Request) {
 		if v := q.Get("min_id"); v != "" && mastoNum(s["id"].(string)) <= mastoNum(v) {
 			continue
 		}
-		if strings.Contains(strings.ToLower(s["content"].(string)), term) {
+		if fq.match(s["content"].(string)) && (fq.op("language") == "" || s["language"] == fq.op("language")) {
 			match = append(match, s)
 		}
 	}
@@ -303,12 +321,12 @@ func TestMastodonSearchTagMapping(t *testing.T) {
 		t.Errorf("posts:\n got %#v\nwant %#v", page.Posts, want)
 	}
 	var cur map[string]string
-	if err := json.Unmarshal([]byte(page.Cursor), &cur); err != nil ||
-		cur["tag:acmecorp"] != mastoSID(2) || cur["tag:アクメ"] != mastoSID(2) || len(cur) != 2 {
+	if err := json.Unmarshal([]byte(page.Cursor), &cur); err != nil || cur["t"] != mastoSID(2) || len(cur) != 1 {
 		t.Errorf("cursor = %s (%v)", page.Cursor, err)
 	}
+	// Both tags in one request: the second in any[].
 	reqs := f.requests("/api/v1/timelines/tag/")
-	if len(reqs) != 2 || reqs[0] != "/api/v1/timelines/tag/acmecorp?limit=40" || reqs[1] != "/api/v1/timelines/tag/アクメ?limit=40" {
+	if len(reqs) != 1 || reqs[0] != "/api/v1/timelines/tag/acmecorp?any[]=アクメ&limit=40" {
 		t.Errorf("requests = %q", reqs)
 	}
 	for _, r := range f.reqs {
@@ -340,14 +358,14 @@ func TestMastodonSearchPagingCursor(t *testing.T) {
 		!strings.Contains(reqs[2], "max_id="+mastoSID(160)) {
 		t.Errorf("paging requests = %q", reqs)
 	}
-	if page.Cursor != `{"tag:acme":"`+mastoSID(950)+`"}` {
+	if page.Cursor != `{"t":"`+mastoSID(950)+`"}` {
 		t.Errorf("cursor = %s", page.Cursor)
 	}
 
 	// Nothing new: one request with since_id; the cursor stays.
 	f.reqs = nil
 	page, err = m.Search(ctx, q, page.Cursor)
-	if err != nil || len(page.Posts) != 0 || page.Cursor != `{"tag:acme":"`+mastoSID(950)+`"}` {
+	if err != nil || len(page.Posts) != 0 || page.Cursor != `{"t":"`+mastoSID(950)+`"}` {
 		t.Fatalf("second poll: %+v %v", page, err)
 	}
 	if reqs := f.requests("/"); len(reqs) != 1 || reqs[0] != "/api/v1/timelines/tag/acme?limit=40&since_id="+mastoSID(950) {
@@ -364,7 +382,7 @@ func TestMastodonSearchPagingCursor(t *testing.T) {
 		t.Fatal(err)
 	}
 	reqs := f.requests("/")
-	if len(reqs) != 5 || len(page.Posts) != 200 || page.Cursor != `{"tag:acme":"`+mastoSID(3450)+`"}` {
+	if len(reqs) != 5 || len(page.Posts) != 200 || page.Cursor != `{"t":"`+mastoSID(3450)+`"}` {
 		t.Fatalf("capped poll: %d requests, %d posts, cursor %s", len(reqs), len(page.Posts), page.Cursor)
 	}
 	for _, r := range reqs {
@@ -407,7 +425,7 @@ func TestMastodonSearchFirstPollSince(t *testing.T) {
 	// unknown tag (404) is empty.
 	f.reqs = nil
 	page, err = m.Search(context.Background(), Query{Keywords: []string{"acme", "nosuchtag"}}, "not json")
-	if err != nil || len(page.Posts) != 100 || page.Cursor != `{"tag:acme":"`+mastoSID(100)+`"}` {
+	if err != nil || len(page.Posts) != 100 || page.Cursor != `{"t":"`+mastoSID(100)+`"}` {
 		t.Errorf("zero Since / bad cursor / 404 tag: %d posts, cursor %s, %v", len(page.Posts), page.Cursor, err)
 	}
 	if _, err := m.Search(context.Background(), Query{Keywords: []string{" #!! "}}, ""); err == nil {
@@ -435,13 +453,13 @@ func TestMastodonSearchReblogsAndDedupe(t *testing.T) {
 	if len(page.Posts) != 1 || page.Posts[0].ID != "mastodon:"+mastoHost(srv)+":"+mastoSID(10) || page.Posts[0].Author.Handle != "jane" {
 		t.Fatalf("posts = %+v", page.Posts)
 	}
-	if page.Cursor != `{"tag:acme":"`+mastoSID(20)+`","tag:widgets":"`+mastoSID(10)+`"}` {
+	if page.Cursor != `{"t":"`+mastoSID(20)+`"}` {
 		t.Errorf("cursor = %s", page.Cursor)
 	}
 	// A later boost of the already reported status is not reported again.
 	f.add("acme", mastoStatusJSON(30, "", map[string]any{"reblog": orig}))
 	page, err = m.Search(context.Background(), Query{Keywords: []string{"acme"}}, page.Cursor)
-	if err != nil || len(page.Posts) != 0 || !strings.Contains(page.Cursor, `"tag:acme":"`+mastoSID(30)+`"`) {
+	if err != nil || len(page.Posts) != 0 || page.Cursor != `{"t":"`+mastoSID(30)+`"}` {
 		t.Errorf("second boost: %+v %v", page, err)
 	}
 }
@@ -468,10 +486,10 @@ func TestMastodonSearchToken(t *testing.T) {
 	if ids := mastoIDs(page.Posts); !slices.Equal(ids, []string{mastoSID(1), mastoSID(3)}) {
 		t.Errorf("ids = %v", ids)
 	}
-	if page.Cursor != `{"q:acme corp":"`+mastoSID(1)+`","tag:acmefail":"`+mastoSID(3)+`"}` {
+	if page.Cursor != `{"t":"`+mastoSID(3)+`"}` {
 		t.Errorf("cursor = %s", page.Cursor)
 	}
-	if reqs := f.requests("/api/v2/search"); len(reqs) != 1 || reqs[0] != "/api/v2/search?limit=40&q=acme corp&resolve=false&type=statuses" {
+	if reqs := f.requests("/api/v2/search"); len(reqs) != 1 || reqs[0] != `/api/v2/search?limit=40&q="acme corp"&resolve=false&type=statuses` {
 		t.Errorf("search requests = %q", reqs)
 	}
 	for _, r := range f.reqs {
@@ -487,7 +505,7 @@ func TestMastodonSearchToken(t *testing.T) {
 	if err != nil || !slices.Equal(mastoIDs(page.Posts), []string{mastoSID(4)}) {
 		t.Fatalf("second poll: %+v %v", page, err)
 	}
-	if reqs := f.requests("/api/v2/search"); len(reqs) != 1 || !strings.Contains(reqs[0], "min_id="+mastoSID(1)) {
+	if reqs := f.requests("/api/v2/search"); len(reqs) != 1 || !strings.Contains(reqs[0], "min_id="+mastoSID(3)) {
 		t.Errorf("second poll requests = %q", reqs)
 	}
 
@@ -636,7 +654,7 @@ func TestMastodonMalformed(t *testing.T) {
 	if _, err := mastoTestSource(srv, "s3cret-token", nil).Search(ctx, Query{Keywords: []string{"acme"}}, ""); err == nil || !strings.Contains(err.Error(), "malformed JSON") {
 		t.Errorf("search: %v", err)
 	}
-	if _, err := m.Thread(ctx, post.Post{ID: "mastodon:" + host + ":" + mastoSID(2), ReplyTo: "x"}, 3); err == nil || !strings.Contains(err.Error(), "malformed JSON") {
+	if _, err := m.Thread(ctx, post.Post{ID: "mastodon:" + host + ":" + mastoSID(2), ReplyTo: "mastodon:" + host + ":" + mastoSID(1)}, 3); err == nil || !strings.Contains(err.Error(), "malformed JSON") {
 		t.Errorf("context: %v", err)
 	}
 	if _, err := m.Refresh(ctx, []string{"mastodon:" + host + ":" + mastoSID(1)}); err == nil || !strings.Contains(err.Error(), "malformed JSON") {

@@ -17,8 +17,6 @@ import (
 	"strings"
 	"sync"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/kizuki-dev/kizuki/post"
 )
@@ -73,6 +71,12 @@ type RedditOptions struct {
 	// Now is the clock; a first poll with a zero Query.Since starts from
 	// Now (no backfill).
 	Now func() time.Time
+	// DailyBudget is how many API requests may be made per UTC day; 0 is
+	// unlimited. See Budget.
+	DailyBudget int
+	// Budget, if set, is used instead of one made from DailyBudget, so
+	// that its count survives a rebuild of the source (a reload).
+	Budget *Budget
 }
 
 // RedditCredentialsFromEnv fills the credentials of opt from the
@@ -93,17 +97,22 @@ func RedditCredentialsFromEnv(opt *RedditOptions) {
 
 // Reddit is the Reddit Source.
 type Reddit struct {
-	opt    RedditOptions
-	client *Client
-	log    *slog.Logger
-	subs   []string
+	opt     RedditOptions
+	client  *Client
+	log     *slog.Logger
+	subs    []string
+	budget  *Budget
+	threads *threads
 
 	mu      sync.Mutex
 	token   string
 	expires time.Time
 }
 
-var _ Source = (*Reddit)(nil)
+var (
+	_ Source   = (*Reddit)(nil)
+	_ Budgeted = (*Reddit)(nil)
+)
 
 // NewReddit returns a Reddit source with defaults filled in. Missing
 // credentials are reported by the first request, not here.
@@ -131,7 +140,8 @@ func NewReddit(opt RedditOptions) *Reddit {
 	}
 	copt.UserAgent = opt.UserAgent // Client.Get sets its own User-Agent
 	client := NewClient(copt)
-	r := &Reddit{opt: opt, client: client, log: client.opt.Logger.With("source", "reddit")}
+	r := &Reddit{opt: opt, client: client, log: client.opt.Logger.With("source", "reddit"),
+		budget: orBudget(opt.Budget, "reddit", opt.DailyBudget, UnitRequests, opt.Now), threads: newThreads(opt.Now)}
 	for _, s := range opt.Subreddits {
 		s = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(s), "/"), "r/")
 		s = strings.Trim(s, "/")
@@ -144,6 +154,9 @@ func NewReddit(opt RedditOptions) *Reddit {
 
 // Name implements Source.
 func (r *Reddit) Name() string { return "reddit" }
+
+// Remaining implements Budgeted: the requests that may still be made today.
+func (r *Reddit) Remaining() (n int, limited bool) { return r.budget.Remaining() }
 
 // redditErrMissing names the environment variables of missing credentials.
 func (r *Reddit) redditErrMissing() error {
@@ -222,14 +235,18 @@ func (r *Reddit) accessToken(ctx context.Context, stale string) (string, error) 
 }
 
 // get GETs path (with query v) on the API host with the bearer token and
-// decodes the JSON body into out. A 401 renews the token once.
-func (r *Reddit) get(ctx context.Context, what, path string, v url.Values, out any) error {
+// decodes the JSON body into out. A 401 renews the token once. Each
+// request is charged to the budget for purpose p.
+func (r *Reddit) get(ctx context.Context, p purpose, what, path string, v url.Values, out any) error {
 	v.Set("raw_json", "1") // text not &amp;-escaped
 	u := r.opt.APIURL + path + "?" + v.Encode()
 	stale := ""
 	for try := 0; ; try++ {
 		tok, err := r.accessToken(ctx, stale)
 		if err != nil {
+			return err
+		}
+		if err := r.budget.take(p, 1); err != nil {
 			return err
 		}
 		_, err = r.client.GetJSON(ctx, u, http.Header{"Authorization": {"bearer " + tok}}, out)
@@ -345,29 +362,19 @@ func (t *redditThing) post() (post.Post, bool) {
 	return p, true
 }
 
-// redditCursor is the newest created_utc seen (whole seconds) and the
-// fullnames seen at that second.
-type redditCursor struct {
-	T   int64    `json:"t"`
-	IDs []string `json:"ids,omitempty"`
-}
-
-func (c *redditCursor) newer(sec int64, name string) bool {
-	return sec > c.T || sec == c.T && !slices.Contains(c.IDs, name)
-}
-
 // Search implements Source. Keywords are OR-joined into Reddit queries of
-// at most 512 characters (several queries when longer), phrases quoted and
-// exclusions pushed down as -"term". Results are sorted by new and paged
-// with after (at most 5 pages per query) until older than the cursor;
-// Reddit has no "since" parameter. The cursor is JSON: the newest
-// created_utc seen and the fullnames at that second. Comments come only
-// from the configured subreddits (see the package comment above).
-// Query.Languages is left to the matcher (Reddit has no language field).
+// at most 512 characters (several queries when longer; see Queries),
+// phrases quoted and exclusions pushed down as -"term". Results are
+// sorted by new and paged with after (at most 5 pages per query) until
+// older than the cursor; Reddit has no "since" parameter. The cursor is
+// JSON, shared by all the queries: the newest created_utc seen and the
+// fullnames seen at that second. Comments come only from the configured
+// subreddits (see the package comment above). Query.Languages is left to
+// the matcher (Reddit has no language field).
 func (r *Reddit) Search(ctx context.Context, q Query, cursor string) (Page, error) {
-	var cur redditCursor
+	var cur mark[int64]
 	if cursor != "" {
-		if err := json.Unmarshal([]byte(cursor), &cur); err != nil || cur.T <= 0 {
+		if err := json.Unmarshal([]byte(cursor), &cur); err != nil || cur.At <= 0 {
 			r.log.Warn("bad cursor, starting from Since", "cursor", cursor)
 			cursor = ""
 		}
@@ -377,15 +384,15 @@ func (r *Reddit) Search(ctx context.Context, q Query, cursor string) (Page, erro
 		if t.IsZero() {
 			t = r.opt.Now()
 		}
-		cur = redditCursor{T: max(t.Unix(), 0)}
+		cur = mark[int64]{At: max(t.Unix(), 0)}
 	}
-	queries := r.redditQueries(q)
-	if len(queries) == 0 {
-		return Page{}, errors.New("reddit: query has no keywords")
+	queries, err := r.Queries(q)
+	if err != nil {
+		return Page{}, err
 	}
 	// sort=new within a time window: a week, or longer after a long pause.
 	window := "week"
-	switch age := r.opt.Now().Sub(time.Unix(cur.T, 0)); {
+	switch age := r.opt.Now().Sub(time.Unix(cur.At, 0)); {
 	case age > 365*24*time.Hour:
 		window = "all"
 	case age > 30*24*time.Hour:
@@ -394,8 +401,7 @@ func (r *Reddit) Search(ctx context.Context, q Query, cursor string) (Page, erro
 		window = "month"
 	}
 
-	seen := map[string]bool{}
-	var posts []post.Post
+	var m merged
 	path := "/search"
 	if len(r.subs) > 0 {
 		path = "/r/" + r.subPath() + "/search"
@@ -408,38 +414,44 @@ func (r *Reddit) Search(ctx context.Context, q Query, cursor string) (Page, erro
 		if len(r.subs) > 0 {
 			v.Set("restrict_sr", "1") // absent: false ("0" would read as true)
 		}
-		if err := r.listing(ctx, "search", path, v, cur, seen, &posts); err != nil {
+		if err := r.listing(ctx, "search", path, v, cur, &m); err != nil {
 			return Page{}, err
 		}
 	}
 	if len(r.subs) > 0 {
 		v := url.Values{"limit": {strconv.Itoa(redditPageSize)}}
-		if err := r.listing(ctx, "comments", "/r/"+r.subPath()+"/comments", v, cur, seen, &posts); err != nil {
+		if err := r.listing(ctx, "comments", "/r/"+r.subPath()+"/comments", v, cur, &m); err != nil {
 			return Page{}, err
 		}
 	}
 
-	slices.SortStableFunc(posts, func(a, b post.Post) int {
-		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-			return c
-		}
-		return cmp.Compare(a.ID, b.ID)
-	})
+	posts := m.oldestFirst()
 	next := cur
 	for _, p := range posts {
-		sec, name := p.CreatedAt.Unix(), strings.TrimPrefix(p.ID, "reddit:")
-		if sec > next.T {
-			next = redditCursor{T: sec}
-		}
-		if sec == next.T && !slices.Contains(next.IDs, name) {
-			next.IDs = append(slices.Clip(next.IDs), name)
-		}
+		next.advance(cmp.Compare[int64], p.CreatedAt.Unix(), strings.TrimPrefix(p.ID, "reddit:"))
 	}
-	b, err := json.Marshal(next)
+	r.threads.newPoll()
+	r.threads.seen(posts...)
+	c, err := next.encode()
 	if err != nil {
-		return Page{}, fmt.Errorf("reddit cursor: %w", err)
+		return Page{}, fmt.Errorf("reddit: %w", err)
 	}
-	return Page{Posts: posts, Cursor: string(b)}, nil
+	return Page{Posts: posts, Cursor: c}, nil
+}
+
+// Queries returns the q values Search sends for q (see querybuild.go):
+// keywords OR-joined (quoted unless a plain word), then the exclusions,
+// each query at most 512 characters. A keyword too long for a query is an
+// error wrapping ErrQueryTooLong.
+func (r *Reddit) Queries(q Query) ([]string, error) {
+	p, err := redditDialect().build(q)
+	if err != nil {
+		return nil, fmt.Errorf("reddit: %w", err)
+	}
+	if len(p.dropped) > 0 {
+		r.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
+	}
+	return p.queries, nil
 }
 
 func (r *Reddit) subPath() string {
@@ -450,17 +462,16 @@ func (r *Reddit) subPath() string {
 	return strings.Join(subs, "+")
 }
 
-// listing pages through a newest-first listing, adding the things newer
-// than cur and not yet seen, until one older than cur, the last page or
-// redditMaxPages.
-func (r *Reddit) listing(ctx context.Context, what, path string, v url.Values, cur redditCursor, seen map[string]bool, out *[]post.Post) error {
+// listing pages through a newest-first listing, adding the things past
+// cur, until one older than cur, the last page or redditMaxPages.
+func (r *Reddit) listing(ctx context.Context, what, path string, v url.Values, cur mark[int64], m *merged) error {
 	after := ""
 	for page := 0; page < redditMaxPages; page++ {
 		if after != "" {
 			v.Set("after", after)
 		}
 		var l redditListing
-		if err := r.get(ctx, what, path, v, &l); err != nil {
+		if err := r.get(ctx, forSearch, what, path, v, &l); err != nil {
 			return err
 		}
 		older := false
@@ -471,15 +482,13 @@ func (r *Reddit) listing(ctx context.Context, what, path string, v url.Values, c
 				continue
 			}
 			sec, name := p.CreatedAt.Unix(), t.fullname()
-			if sec < cur.T {
+			if sec < cur.At {
 				older = true
 				continue
 			}
-			if !cur.newer(sec, name) || seen[name] {
-				continue
+			if cur.fresh(cmp.Compare[int64], sec, name) {
+				m.add(p)
 			}
-			seen[name] = true
-			*out = append(*out, p)
 		}
 		after = l.Data.After
 		if older || after == "" || len(l.Data.Children) == 0 {
@@ -492,153 +501,120 @@ func (r *Reddit) listing(ctx context.Context, what, path string, v url.Values, c
 	return nil
 }
 
-// redditQueries builds the q values: keywords OR-joined (quoted unless a
-// plain word), then the exclusions, each query at most redditMaxQuery
-// characters. Exclusions that would not leave room for the longest keyword
-// are dropped (the matcher still applies them); a keyword longer than the
-// limit on its own is skipped.
-func (r *Reddit) redditQueries(q Query) []string {
-	var terms []string
-	seen := map[string]bool{}
-	for _, k := range q.Keywords {
-		k = strings.Join(strings.Fields(strings.ReplaceAll(k, `"`, " ")), " ")
-		if k == "" || seen[strings.ToLower(k)] {
-			continue
-		}
-		seen[strings.ToLower(k)] = true
-		t := redditQuote(k)
-		if utf8.RuneCountInString(t) > redditMaxQuery {
-			r.log.Warn("keyword longer than Reddit's query limit, skipped", "keyword", k)
-			continue
-		}
-		terms = append(terms, t)
-	}
-	if len(terms) == 0 {
-		return nil
-	}
-	longest := 0
-	for _, t := range terms {
-		longest = max(longest, utf8.RuneCountInString(t))
-	}
-	var suffix string
-	for i, x := range q.Exclude {
-		x = strings.Join(strings.Fields(strings.ReplaceAll(x, `"`, " ")), " ")
-		if x == "" {
-			continue
-		}
-		s := ` -"` + x + `"`
-		if utf8.RuneCountInString(suffix+s)+longest+2 > redditMaxQuery {
-			r.log.Warn("exclusions too long for Reddit's query limit, some left to the matcher",
-				"dropped", len(q.Exclude)-i)
-			break
-		}
-		suffix += s
-	}
-	build := func(group []string) string {
-		s := strings.Join(group, " OR ")
-		if suffix != "" && len(group) > 1 {
-			s = "(" + s + ")"
-		}
-		return s + suffix
-	}
-	var out, group []string
-	for _, t := range terms {
-		if len(group) > 0 && utf8.RuneCountInString(build(append(slices.Clip(group), t))) > redditMaxQuery {
-			out = append(out, build(group))
-			group = nil
-		}
-		group = append(group, t)
-	}
-	return append(out, build(group))
-}
-
-// redditQuote quotes a keyword unless it is a plain word (letters and
-// digits) that is not a search operator.
-func redditQuote(k string) string {
-	plain := !strings.ContainsFunc(k, func(c rune) bool { return !unicode.IsLetter(c) && !unicode.IsDigit(c) })
-	switch k {
-	case "OR", "AND", "NOT":
-		plain = false
-	}
-	if plain {
-		return k
-	}
-	return `"` + k + `"`
-}
-
-// Thread implements Source: for a comment, /comments/{link}?comment=&context=
-// returns the link and the chain of parents down to the comment; chains
-// deeper than 8 take several requests. The ancestors are returned oldest
-// first (the link post first); a deleted or removed ancestor ends the
-// chain, and so does an unknown comment or link.
+// Thread implements Source for a comment (its ReplyTo is its parent_id,
+// its ConversationID its link), walking parent_id up through the cache of
+// things seen (search results, ancestors fetched before). A missing
+// ancestor is fetched with /api/info together with the other parents the
+// last poll's posts need (up to 100 fullnames a request), or, when it is
+// the only one, with /comments/{link}?comment=&context=, which returns up
+// to 8 parents and the link at once; chains deeper than that take more
+// requests. The ancestors are returned oldest first (the link post first);
+// a deleted or removed ancestor ends the chain, and so does an unknown
+// comment or link. When the budget is low Thread refuses, returning the
+// ancestors found so far and an error wrapping ErrBudget.
 func (r *Reddit) Thread(ctx context.Context, p post.Post, depth int) ([]post.Post, error) {
 	name := strings.TrimPrefix(p.ID, "reddit:")
 	link := strings.TrimPrefix(p.ConversationID, "reddit:")
 	if depth <= 0 || !strings.HasPrefix(name, "t1_") || !strings.HasPrefix(link, "t3_") {
 		return nil, nil // a link has no ancestors
 	}
-	var chain []post.Post // nearest first
-	for len(chain) < depth {
-		ctxN := min(depth-len(chain), redditMaxContext)
-		v := url.Values{"comment": {strings.TrimPrefix(name, "t1_")}, "context": {strconv.Itoa(ctxN)}}
-		var res []json.RawMessage
-		err := r.get(ctx, "thread", "/comments/"+url.PathEscape(strings.TrimPrefix(link, "t3_")), v, &res)
-		var se *StatusError
-		if errors.As(err, &se) && se.Status == http.StatusNotFound {
-			break
-		}
-		if err != nil {
-			return nil, err
-		}
-		if len(res) != 2 {
-			return nil, fmt.Errorf("reddit thread %s: want 2 listings, got %d", name, len(res))
-		}
-		var linkL, tree redditListing
-		if err := json.Unmarshal(res[0], &linkL); err != nil {
-			return nil, fmt.Errorf("reddit thread %s: malformed link listing: %w", name, err)
-		}
-		if err := json.Unmarshal(res[1], &tree); err != nil {
-			return nil, fmt.Errorf("reddit thread %s: malformed comment listing: %w", name, err)
-		}
-		path, err := redditPath(tree.Data.Children, name)
-		if err != nil {
-			return nil, fmt.Errorf("reddit thread %s: %w", name, err)
-		}
-		if path == nil { // the comment is not in its thread any more
-			break
-		}
-		ancestors := path[:len(path)-1] // oldest first
-		for i := len(ancestors) - 1; i >= 0 && len(chain) < depth; i-- {
-			a := ancestors[i]
-			if a.deleted() {
-				return redditReverse(chain), nil
-			}
-			ap, ok := a.post()
-			if !ok {
-				return redditReverse(chain), nil
-			}
-			chain = append(chain, ap)
-		}
-		top := path[0]
-		if len(chain) >= depth {
-			break
-		}
-		if top.Data.ParentID == link || strings.HasPrefix(top.Data.ParentID, "t3_") {
-			for _, l := range linkL.Data.Children {
-				if l.fullname() == top.Data.ParentID && !l.deleted() {
-					if lp, ok := l.post(); ok {
-						chain = append(chain, lp)
-					}
-				}
-			}
-			break
-		}
-		if len(ancestors) == 0 || !strings.HasPrefix(top.Data.ParentID, "t1_") {
-			break // no progress
-		}
-		name = top.fullname() // deeper than context: go on from the top
+	chain, err := r.threads.walk(ctx, p, depth, r.fetchParents)
+	if err != nil && !errors.Is(err, ErrBudget) {
+		return nil, err
 	}
-	return redditReverse(chain), nil
+	return chain, err
+}
+
+// redditThingID reports whether id is "reddit:t1_…" or "reddit:t3_…".
+func redditThingID(id string) bool {
+	n, ok := strings.CutPrefix(id, "reddit:")
+	return ok && len(n) > 3 && (strings.HasPrefix(n, "t1_") || strings.HasPrefix(n, "t3_")) && !strings.ContainsAny(n, ",/?&# ")
+}
+
+// fetchParents implements fetchFunc.
+func (r *Reddit) fetchParents(ctx context.Context, child post.Post, missing string, need int) error {
+	if !redditThingID(missing) {
+		return nil
+	}
+	ids := r.threads.batch(missing, redditInfoChunk, redditThingID)
+	childName := strings.TrimPrefix(child.ID, "reddit:")
+	link := strings.TrimPrefix(child.ConversationID, "reddit:")
+	if len(ids) == 1 && strings.HasPrefix(missing, "reddit:t1_") && strings.HasPrefix(childName, "t1_") && strings.HasPrefix(link, "t3_") {
+		return r.fetchContext(ctx, childName, link, missing, min(need, redditMaxContext))
+	}
+	names := make([]string, len(ids))
+	for i, id := range ids {
+		names[i] = strings.TrimPrefix(id, "reddit:")
+	}
+	var l redditListing
+	if err := r.get(ctx, forThread, "thread", "/api/info", url.Values{"id": {strings.Join(names, ",")}}, &l); err != nil {
+		return err
+	}
+	r.cacheThings(l.Data.Children)
+	for _, id := range ids {
+		if !r.threads.cached(id) {
+			r.threads.gone(id)
+		}
+	}
+	return nil
+}
+
+// fetchContext asks /comments/{link}?comment={child}&context=n: the link
+// and the chain of up to n parents down to child.
+func (r *Reddit) fetchContext(ctx context.Context, child, link, missing string, n int) error {
+	v := url.Values{"comment": {strings.TrimPrefix(child, "t1_")}, "context": {strconv.Itoa(n)}}
+	var res []json.RawMessage
+	err := r.get(ctx, forThread, "thread", "/comments/"+url.PathEscape(strings.TrimPrefix(link, "t3_")), v, &res)
+	var se *StatusError
+	if errors.As(err, &se) && se.Status == http.StatusNotFound {
+		r.threads.gone(missing)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(res) != 2 {
+		return fmt.Errorf("reddit thread %s: want 2 listings, got %d", child, len(res))
+	}
+	var linkL, tree redditListing
+	if err := json.Unmarshal(res[0], &linkL); err != nil {
+		return fmt.Errorf("reddit thread %s: malformed link listing: %w", child, err)
+	}
+	if err := json.Unmarshal(res[1], &tree); err != nil {
+		return fmt.Errorf("reddit thread %s: malformed comment listing: %w", child, err)
+	}
+	path, err := redditPath(tree.Data.Children, child)
+	if err != nil {
+		return fmt.Errorf("reddit thread %s: %w", child, err)
+	}
+	if len(path) > 0 {
+		r.cacheThings(path[:len(path)-1])
+		if top := path[0]; strings.HasPrefix(top.Data.ParentID, "t3_") {
+			r.cacheThings(linkL.Data.Children)
+		}
+	}
+	if !r.threads.cached(missing) {
+		r.threads.gone(missing) // the comment is not in its thread any more
+	}
+	return nil
+}
+
+// cacheThings caches links and comments for Thread; deleted and removed
+// ones as gone.
+func (r *Reddit) cacheThings(things []redditThing) {
+	for i := range things {
+		t := &things[i]
+		name := t.fullname()
+		if name == "" {
+			continue
+		}
+		p, ok := t.post()
+		if !ok || t.deleted() {
+			r.threads.gone("reddit:" + name)
+			continue
+		}
+		r.threads.seen(p)
+	}
 }
 
 // redditPath finds the chain of comments from a root of the tree down to
@@ -669,11 +645,6 @@ func redditPath(things []redditThing, name string) ([]redditThing, error) {
 	return nil, nil
 }
 
-func redditReverse(chain []post.Post) []post.Post {
-	slices.Reverse(chain)
-	return chain
-}
-
 // Refresh implements Source with /api/info, 100 fullnames a request.
 // Unknown, deleted and removed things, and ids that are not
 // "reddit:t1_…" or "reddit:t3_…", are left out.
@@ -690,7 +661,10 @@ func (r *Reddit) Refresh(ctx context.Context, ids []string) (map[string]post.Met
 	out := make(map[string]post.Metrics, len(names))
 	for chunk := range slices.Chunk(names, redditInfoChunk) {
 		var l redditListing
-		if err := r.get(ctx, "refresh", "/api/info", url.Values{"id": {strings.Join(chunk, ",")}}, &l); err != nil {
+		if err := r.get(ctx, forRefresh, "refresh", "/api/info", url.Values{"id": {strings.Join(chunk, ",")}}, &l); err != nil {
+			if errors.Is(err, ErrBudget) {
+				return out, err
+			}
 			return nil, err
 		}
 		for _, t := range l.Data.Children {

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,7 +38,7 @@ type redditFake struct {
 	body     string // if set, the raw body of every API response
 }
 
-func newRedditFake(t *testing.T) (*redditFake, *httptest.Server) {
+func newRedditFake(t testing.TB) (*redditFake, *httptest.Server) {
 	f := &redditFake{wantUA: "kizuki/0 by alice", tokenTTL: 3600, valid: map[string]bool{},
 		items: map[string]map[string]any{}, pageSize: 100}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
@@ -96,9 +95,14 @@ func (f *redditFake) serve(w http.ResponseWriter, r *http.Request) {
 		if s, ok := strings.CutPrefix(strings.TrimSuffix(p, "/search"), "/r/"); ok && q.Get("restrict_sr") == "1" {
 			subs = strings.Split(s, "+")
 		}
+		fq, err := parseFakeQuery(q.Get("q"), "OR")
+		if err != nil || utf8.RuneCountInString(q.Get("q")) > 512 {
+			http.Error(w, `{"message":"Bad Request","error":400}`, http.StatusBadRequest)
+			return
+		}
 		var match []map[string]any
 		for _, l := range f.links {
-			if redditFakeMatch(l, q.Get("q")) && redditFakeIn(l, subs) {
+			if redditFakeMatch(l, fq) && redditFakeIn(l, subs) {
 				match = append(match, l)
 			}
 		}
@@ -219,27 +223,13 @@ func redditFakeIn(m map[string]any, subs []string) bool {
 	return len(subs) == 0 || slices.Contains(subs, m["data"].(map[string]any)["subreddit"].(string))
 }
 
-var redditFakeExcl = regexp.MustCompile(` -"([^"]*)"`)
-
-// redditFakeMatch: any OR-joined term is a substring of title or
-// selftext, and no excluded one.
-func redditFakeMatch(m map[string]any, q string) bool {
+// redditFakeMatch evaluates q (Lucene-style: OR, -"x", phrases) on
+// title and selftext.
+func redditFakeMatch(m map[string]any, fq *fakeQuery) bool {
 	d := m["data"].(map[string]any)
 	title, _ := d["title"].(string)
 	self, _ := d["selftext"].(string)
-	text := strings.ToLower(title + " " + self)
-	for _, x := range redditFakeExcl.FindAllStringSubmatch(q, -1) {
-		if strings.Contains(text, strings.ToLower(x[1])) {
-			return false
-		}
-	}
-	q = strings.Trim(redditFakeExcl.ReplaceAllString(q, ""), "()")
-	for _, term := range strings.Split(q, " OR ") {
-		if strings.Contains(text, strings.ToLower(strings.Trim(term, `"`))) {
-			return true
-		}
-	}
-	return false
+	return fq.match(title + " " + self)
 }
 
 func (f *redditFake) add(things ...map[string]any) {
@@ -515,16 +505,16 @@ func TestRedditBlocked(t *testing.T) {
 
 func TestRedditQueries(t *testing.T) {
 	r := NewReddit(RedditOptions{})
-	got := r.redditQueries(Query{Keywords: []string{"acme", "acme  corp", "ACME", `say "hi"`, "OR", "c++", "アクメ", " "}, Exclude: []string{"jobs", "hiring now", ""}})
-	want := []string{`(acme OR "acme corp" OR "say hi" OR "OR" OR "c++" OR アクメ) -"jobs" -"hiring now"`}
-	if !slices.Equal(got, want) {
-		t.Errorf("queries = %q, want %q", got, want)
+	got, err := r.Queries(Query{Keywords: []string{"acme", "acme  corp", "ACME", `say "hi"`, "OR", "c++", "アクメ", " "}, Exclude: []string{"jobs", "hiring now", ""}})
+	want := []string{`(acme OR "acme corp" OR "say hi" OR "OR" OR "c++" OR "アクメ") -"jobs" -"hiring now"`}
+	if err != nil || !slices.Equal(got, want) {
+		t.Errorf("queries = %q %v, want %q", got, err, want)
 	}
-	if got := r.redditQueries(Query{Keywords: []string{"a", "b c"}}); !slices.Equal(got, []string{`a OR "b c"`}) {
+	if got, _ := r.Queries(Query{Keywords: []string{"a", "b c"}}); !slices.Equal(got, []string{`a OR "b c"`}) {
 		t.Errorf("no exclusions: %q", got)
 	}
-	if got := r.redditQueries(Query{Keywords: []string{`""`}}); got != nil {
-		t.Errorf("no keywords: %q", got)
+	if _, err := r.Queries(Query{Keywords: []string{`""`}}); err == nil {
+		t.Error("no keywords: want an error")
 	}
 
 	// Above 512 characters: several queries, each within the limit, each
@@ -533,9 +523,9 @@ func TestRedditQueries(t *testing.T) {
 	for i := range 60 {
 		kws = append(kws, fmt.Sprintf("brandname product %02d", i))
 	}
-	qs := r.redditQueries(Query{Keywords: kws, Exclude: []string{"spam"}})
-	if len(qs) < 3 {
-		t.Fatalf("%d queries for 60 long keywords", len(qs))
+	qs, err := r.Queries(Query{Keywords: kws, Exclude: []string{"spam"}})
+	if err != nil || len(qs) < 3 {
+		t.Fatalf("%d queries for 60 long keywords (%v)", len(qs), err)
 	}
 	var all []string
 	for _, q := range qs {
@@ -549,12 +539,15 @@ func TestRedditQueries(t *testing.T) {
 	if !slices.Equal(all, kws) {
 		t.Errorf("keywords across queries = %q", all)
 	}
-	// A keyword too long on its own is skipped; exclusions that leave no
+	// A keyword too long on its own is an error; exclusions that leave no
 	// room are dropped.
 	long := strings.Repeat("x", 600)
-	if got := r.redditQueries(Query{Keywords: []string{long, "acme"}, Exclude: []string{strings.Repeat("y", 300), strings.Repeat("z", 300)}}); len(got) != 1 ||
+	if _, err := r.Queries(Query{Keywords: []string{long, "acme"}}); !errors.Is(err, ErrQueryTooLong) {
+		t.Errorf("long keyword: %v", err)
+	}
+	if got, err := r.Queries(Query{Keywords: []string{"acme"}, Exclude: []string{strings.Repeat("y", 300), strings.Repeat("z", 300)}}); err != nil || len(got) != 1 ||
 		got[0] != `acme -"`+strings.Repeat("y", 300)+`"` {
-		t.Errorf("long: %q", got)
+		t.Errorf("long exclusions: %q %v", got, err)
 	}
 }
 
@@ -726,6 +719,7 @@ func TestRedditThread(t *testing.T) {
 		t.Errorf("thread requests = %v", th)
 	}
 
+	// Deeper: all cached, the link included (it came with the comments).
 	chain, err = r.Thread(ctx, leaf, 10)
 	if err != nil || !slices.Equal(redditIDs(chain), []string{"reddit:t3_L", "reddit:t1_c1", "reddit:t1_c2", "reddit:t1_c3"}) {
 		t.Errorf("depth 10: %v %v", redditIDs(chain), err)
@@ -733,22 +727,36 @@ func TestRedditThread(t *testing.T) {
 	if len(chain) == 4 && chain[0].Text != "Acme launch\nbody" {
 		t.Errorf("link text = %q", chain[0].Text)
 	}
-	if th := f.reqs("/comments/L"); th[len(th)-1].Query().Get("context") != "8" {
-		t.Errorf("context = %q, want 8 (the API's maximum)", th[len(th)-1].Query().Get("context"))
+	if len(f.reqs("/comments/L")) != 1 || len(f.infoIDs) != 0 {
+		t.Errorf("requests: %d /comments, /api/info %v", len(f.reqs("/comments/L")), f.infoIDs)
+	}
+
+	// Without a cache: context is at most 8 (the API's maximum), and the
+	// link comes with the comments in one request.
+	r = redditTestSource(srv, nil)
+	chain, err = r.Thread(ctx, leaf, 10)
+	if err != nil || !slices.Equal(redditIDs(chain), []string{"reddit:t3_L", "reddit:t1_c1", "reddit:t1_c2", "reddit:t1_c3"}) {
+		t.Errorf("depth 10: %v %v", redditIDs(chain), err)
+	}
+	if th := f.reqs("/comments/L"); len(th) != 2 || th[1].Query().Get("context") != "8" || len(f.infoIDs) != 0 {
+		t.Errorf("context = %q, want 8; %d /comments", th[len(th)-1].Query().Get("context"), len(th))
 	}
 
 	// A deleted parent ends the chain.
 	d := f.items["t1_c2"]["data"].(map[string]any)
 	d["body"], d["author"] = "[deleted]", "[deleted]"
+	r = redditTestSource(srv, nil)
 	chain, err = r.Thread(ctx, leaf, 10)
 	if err != nil || !slices.Equal(redditIDs(chain), []string{"reddit:t1_c3"}) {
 		t.Errorf("deleted parent: %v %v", redditIDs(chain), err)
 	}
 
-	// A link has no ancestors; an unknown comment ends without an error.
+	// A link has no ancestors; a comment not in its thread (404) ends
+	// without an error.
 	if chain, err := r.Thread(ctx, post.Post{ID: "reddit:t3_L", ConversationID: "reddit:t3_L"}, 5); err != nil || len(chain) != 0 {
 		t.Errorf("link: %v %v", chain, err)
 	}
+	r = redditTestSource(srv, nil)
 	if chain, err := r.Thread(ctx, post.Post{ID: "reddit:t1_zz", ReplyTo: "reddit:t1_c3", ConversationID: "reddit:t3_L"}, 5); err != nil || len(chain) != 0 {
 		t.Errorf("unknown: %v %v", chain, err)
 	}
@@ -841,7 +849,7 @@ func TestRedditMalformed(t *testing.T) {
 		t.Error("refresh: want an error")
 	}
 	f.body = `[{"kind":"Listing","data":{"children":[]}}]`
-	if _, err := r.Thread(ctx, post.Post{ID: "reddit:t1_b", ConversationID: "reddit:t3_a"}, 3); err == nil {
+	if _, err := r.Thread(ctx, post.Post{ID: "reddit:t1_b", ReplyTo: "reddit:t1_a1", ConversationID: "reddit:t3_a"}, 3); err == nil {
 		t.Error("thread with one listing: want an error")
 	}
 	f.body = `{"kind":"Listing","data":{"after":null,"children":[{"kind":"t3","data":{"title":"acme no name"}},` +

@@ -5,16 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"net/http"
 	"net/url"
 	"os"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
-	"unicode/utf8"
 
 	"github.com/kizuki-dev/kizuki/post"
 )
@@ -23,31 +20,36 @@ import (
 // for the keywords, /2/tweets?ids= for ancestors and engagement counts.
 // Every request carries an app-only Bearer token.
 
-// ErrBudget is wrapped by the errors of X when its DailyBudget of post
-// reads is spent.
-var ErrBudget = errors.New("daily read budget spent")
-
 // XOptions configure X. Zero values are sane defaults.
 type XOptions struct {
 	BaseURL     string // default https://api.x.com
 	BearerToken string // default: the environment's KIZUKI_X_BEARER_TOKEN
 	Client      *Client
 	// DailyBudget is how many posts may be read per UTC day (search
-	// results and lookups alike); 0 is unlimited.
+	// results, their expanded parents and lookups alike); 0 is unlimited.
+	// See Budget for what is skipped first when it runs low.
 	DailyBudget int
+	// MaxQuery is the longest search query in characters: 512 on most
+	// access levels (the default), more on some.
+	MaxQuery int
+	// Budget, if set, is used instead of one made from DailyBudget, so
+	// that its count survives a rebuild of the source (a reload).
+	Budget *Budget
 	// Now is the clock: the budget's day, and where a first poll with a
 	// zero Query.Since starts (no backfill).
 	Now func() time.Time
 }
 
 const (
-	xMaxQuery    = 512 // characters of a search query
+	xMaxQuery    = 512 // characters of a search query, by default
 	xMaxPages    = 5   // per query and poll
 	xMaxResults  = 100 // per search page
 	xMaxIDs      = 100 // per /2/tweets?ids= request
 	xTweetFields = "created_at,lang,public_metrics,conversation_id,referenced_tweets,entities,author_id,in_reply_to_user_id"
-	xExpansions  = "author_id,referenced_tweets.id"
-	xUserFields  = "username,name,public_metrics"
+	// The replied-to posts come with the search results, with their
+	// authors: the first level of every thread at no extra request.
+	xExpansions = "author_id,referenced_tweets.id,referenced_tweets.id.author_id"
+	xUserFields = "username,name,public_metrics"
 	// xWindow is how far back recent search reaches (7 days), less a
 	// margin for clock skew.
 	xWindow = 7*24*time.Hour - 5*time.Minute
@@ -57,16 +59,17 @@ const (
 
 // X is the X API v2 Source.
 type X struct {
-	opt XOptions
-	log *slog.Logger
-	hdr http.Header
-
-	mu   sync.Mutex
-	day  string // UTC date the budget counts for
-	used int
+	opt     XOptions
+	log     *slog.Logger
+	hdr     http.Header
+	budget  *Budget
+	threads *threads
 }
 
-var _ Source = (*X)(nil)
+var (
+	_ Source   = (*X)(nil)
+	_ Budgeted = (*X)(nil)
+)
 
 // NewX returns an X source with defaults filled in. It is an error if
 // there is no bearer token in opt or the environment.
@@ -87,48 +90,26 @@ func NewX(opt XOptions) (*X, error) {
 	if opt.DailyBudget < 0 {
 		opt.DailyBudget = 0
 	}
+	if opt.MaxQuery <= 0 {
+		opt.MaxQuery = xMaxQuery
+	}
 	if opt.Now == nil {
 		opt.Now = time.Now
 	}
 	return &X{
-		opt: opt,
-		log: opt.Client.opt.Logger.With("source", "x"),
-		hdr: http.Header{"Authorization": {"Bearer " + opt.BearerToken}},
+		opt:     opt,
+		log:     opt.Client.opt.Logger.With("source", "x"),
+		hdr:     http.Header{"Authorization": {"Bearer " + opt.BearerToken}},
+		budget:  orBudget(opt.Budget, "x", opt.DailyBudget, UnitPosts, opt.Now),
+		threads: newThreads(opt.Now),
 	}, nil
 }
 
 // Name implements Source.
 func (x *X) Name() string { return "x" }
 
-// Remaining returns how many posts may still be read today (math.MaxInt
-// without a DailyBudget).
-func (x *X) Remaining() int {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	return x.remainingLocked()
-}
-
-func (x *X) remainingLocked() int {
-	if x.opt.DailyBudget == 0 {
-		return math.MaxInt
-	}
-	if day := x.opt.Now().UTC().Format(time.DateOnly); day != x.day {
-		x.day, x.used = day, 0
-	}
-	return max(x.opt.DailyBudget-x.used, 0)
-}
-
-// charge counts n posts read.
-func (x *X) charge(n int) {
-	x.mu.Lock()
-	defer x.mu.Unlock()
-	x.remainingLocked() // roll the day over first
-	x.used += n
-}
-
-func (x *X) budgetError(what string) error {
-	return fmt.Errorf("x %s: %w (%d posts per day)", what, ErrBudget, x.opt.DailyBudget)
-}
+// Remaining implements Budgeted: the posts that may still be read today.
+func (x *X) Remaining() (n int, limited bool) { return x.budget.Remaining() }
 
 // v2 response shapes.
 
@@ -219,13 +200,15 @@ func (x *X) get(ctx context.Context, path string, v url.Values) (*xResponse, err
 }
 
 // Search implements Source. The keywords become one or more v2 queries
-// (see xQueries); each is paged with next_token up to 5 pages. The cursor
-// is the newest post id seen, passed as since_id next time. Posts left
+// (see Queries); each is paged with next_token up to 5 pages. The cursor
+// is the newest post id seen by any query (ids grow with time, so one
+// since_id serves every query however the keywords are split). Posts left
 // behind by the page limit or the budget are skipped, not fetched later:
 // the cursor always moves forward. With the budget spent, Search returns
-// what it could read and an error wrapping ErrBudget.
+// what it could read and an error wrapping ErrBudget. The replied-to posts
+// that come expanded with the results are kept for Thread.
 func (x *X) Search(ctx context.Context, q Query, cursor string) (Page, error) {
-	queries, err := x.queries(q)
+	queries, err := x.Queries(q)
 	if err != nil {
 		return Page{Cursor: cursor}, err
 	}
@@ -262,18 +245,16 @@ func (x *X) Search(ctx context.Context, q Query, cursor string) (Page, error) {
 		newest = xTimeID(startTime)
 	}
 
-	seen := map[string]bool{}
-	var posts []post.Post
+	x.threads.newPoll()
+	var m merged
 	var budgetErr error
 queries:
 	for _, query := range queries {
 		token := ""
 		for page := 0; page < xMaxPages; page++ {
-			x.mu.Lock()
-			left := x.remainingLocked()
-			x.mu.Unlock()
+			left := x.budget.allowance(forSearch)
 			if left == 0 {
-				budgetErr = x.budgetError("search")
+				budgetErr = x.budget.refuse(forSearch)
 				break queries
 			}
 			v := url.Values{}
@@ -294,13 +275,18 @@ queries:
 			if err != nil {
 				return Page{Cursor: cursor}, fmt.Errorf("x search: %w", err)
 			}
-			x.charge(len(res.Data))
+			x.budget.charge(len(res.Data) + len(res.Includes.Tweets))
 			data := res.Data
 			if len(data) > left {
 				data = data[:left] // newest first: keep the newest
-				budgetErr = x.budgetError("search")
+				budgetErr = x.budget.refuse(forSearch)
 			}
 			users := res.users()
+			for _, t := range res.Includes.Tweets {
+				if p, ok := x.post(t, users); ok {
+					x.threads.seen(p)
+				}
+			}
 			for _, t := range data {
 				p, ok := x.post(t, users)
 				if !ok {
@@ -309,10 +295,7 @@ queries:
 				if id, _ := strconv.ParseUint(t.ID, 10, 64); id > newest {
 					newest = id
 				}
-				if !seen[p.ID] {
-					seen[p.ID] = true
-					posts = append(posts, p)
-				}
+				m.add(p)
 			}
 			if budgetErr != nil {
 				break queries
@@ -329,117 +312,31 @@ queries:
 			}
 		}
 	}
+	posts := m.posts
 	slices.SortStableFunc(posts, func(a, b post.Post) int {
 		return xCompareIDs(xNum(a.ID), xNum(b.ID))
 	})
+	x.threads.seen(posts...)
 	if budgetErr != nil {
 		x.log.Warn("daily read budget spent, posts skipped", "budget", x.opt.DailyBudget)
 	}
 	return Page{Posts: posts, Cursor: strconv.FormatUint(newest, 10)}, budgetErr
 }
 
-// queries builds the v2 search queries of q; see xQueries.
-func (x *X) queries(q Query) ([]string, error) {
-	queries, dropped := xQueries(q)
-	if dropped > 0 {
-		x.log.Warn("exclusions too long for a query, left to the matcher", "dropped", dropped)
+// Queries returns the v2 search queries Search sends for q (see
+// querybuild.go): the keywords quoted and OR-joined within MaxQuery
+// characters, then -is:retweet, each exclusion as -"term", and lang:xx
+// when q names exactly one language. A keyword too long for a query is an
+// error wrapping ErrQueryTooLong.
+func (x *X) Queries(q Query) ([]string, error) {
+	p, err := xDialect(x.opt.MaxQuery).build(q)
+	if err != nil {
+		return nil, fmt.Errorf("x: %w", err)
 	}
-	if len(queries) == 0 {
-		return nil, errors.New("x: query has no keywords")
+	if len(p.dropped) > 0 {
+		x.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
 	}
-	return queries, nil
-}
-
-// xQueries turns q into v2 search queries of at most 512 characters:
-// the keywords quoted and OR-joined (in parentheses when more than one),
-// then -is:retweet, each exclusion as -"term", and lang:xx when q names
-// exactly one language (several are left to the matcher). When the
-// keywords do not fit in one query they are spread over several with the
-// same suffix. Exclusions that leave no room for the longest keyword are
-// dropped, last first, and counted in dropped.
-func xQueries(q Query) (queries []string, dropped int) {
-	return xBuildQueries(q, " -is:retweet", true, xMaxQuery)
-}
-
-// xBuildQueries is xQueries with the retweet operator, whether lang:xx is
-// added and the length limit as parameters (v1.1 differs in each).
-func xBuildQueries(q Query, noRetweets string, withLang bool, maxLen int) (queries []string, dropped int) {
-	var terms []string
-	for _, k := range q.Keywords {
-		if t := xTerm(k); t != "" && !slices.ContainsFunc(terms, func(s string) bool { return strings.EqualFold(s, t) }) {
-			terms = append(terms, t)
-		}
-	}
-	if len(terms) == 0 {
-		return nil, 0
-	}
-	var excl []string
-	for _, e := range q.Exclude {
-		if t := xTerm(e); t != "" {
-			excl = append(excl, "-"+t)
-		}
-	}
-	lang := ""
-	if withLang && len(q.Languages) == 1 {
-		if l := strings.TrimSpace(q.Languages[0]); l != "" && !strings.ContainsAny(l, " \t\"()") {
-			lang = " lang:" + l
-		}
-	}
-	suffix := func() string {
-		s := noRetweets
-		for _, e := range excl {
-			s += " " + e
-		}
-		return s + lang
-	}
-	longest := 0
-	for _, t := range terms {
-		longest = max(longest, utf8.RuneCountInString(t))
-	}
-	for len(excl) > 0 && longest+2+utf8.RuneCountInString(suffix()) > maxLen {
-		excl = excl[:len(excl)-1]
-		dropped++
-	}
-	sfx := suffix()
-	room := maxLen - utf8.RuneCountInString(sfx)
-	flush := func(group []string) {
-		if len(group) == 1 {
-			queries = append(queries, group[0]+sfx)
-		} else {
-			queries = append(queries, "("+strings.Join(group, " OR ")+")"+sfx)
-		}
-	}
-	var group []string
-	size := 0 // of the group's terms joined with " OR "
-	for _, t := range terms {
-		n := utf8.RuneCountInString(t)
-		if n > room {
-			continue // a keyword longer than a query: cannot be searched
-		}
-		if len(group) > 0 && size+4+n+2 > room {
-			flush(group)
-			group, size = nil, 0
-		}
-		if len(group) > 0 {
-			size += 4
-		}
-		group = append(group, t)
-		size += n
-	}
-	if len(group) > 0 {
-		flush(group)
-	}
-	return queries, dropped
-}
-
-// xTerm quotes a keyword as an exact phrase: inner quotes dropped and
-// white space collapsed; "" if nothing is left.
-func xTerm(k string) string {
-	k = strings.Join(strings.Fields(strings.ReplaceAll(k, `"`, " ")), " ")
-	if k == "" {
-		return ""
-	}
-	return `"` + k + `"`
+	return p.queries, nil
 }
 
 // post maps a v2 tweet; ok is false (and the tweet logged) without an id
@@ -513,61 +410,72 @@ func (x *X) lookup(ctx context.Context, ids []string, fields string, full bool) 
 	if err != nil {
 		return nil, fmt.Errorf("x lookup: %w", err)
 	}
-	x.charge(len(res.Data))
+	x.budget.charge(len(res.Data))
 	for _, e := range res.Errors {
 		x.log.Debug("post not available", "id", e.ResourceID, "title", e.Title)
 	}
 	return res, nil
 }
 
-// Thread implements Source: it follows replied_to up the chain, one
-// lookup per ancestor. A deleted, suspended or protected ancestor (an
-// entry of "errors") ends the chain. With the budget spent Thread refuses,
+// xPostID reports whether id is "x:<number>".
+func xPostID(id string) bool { return strings.HasPrefix(id, "x:") && xNum(id) > 0 }
+
+// Thread implements Source: it follows replied_to up the chain through
+// the cache of posts seen (search results and their expanded parents,
+// ancestors fetched before). A missing ancestor is looked up with
+// /2/tweets?ids= together with the other parents the last poll's posts
+// need, up to 100 a request, so that the threads of a whole page take one
+// lookup per level. A deleted, suspended or protected ancestor (an entry
+// of "errors") ends the chain. When the budget is low Thread refuses,
 // returning the ancestors found so far and an error wrapping ErrBudget.
 func (x *X) Thread(ctx context.Context, p post.Post, depth int) ([]post.Post, error) {
-	parent := ""
-	if n := xNum(p.ReplyTo); n > 0 && strings.HasPrefix(p.ReplyTo, "x:") {
-		parent = strconv.FormatUint(n, 10)
+	if depth <= 0 || !xPostID(p.ReplyTo) {
+		return nil, nil
 	}
-	var chain []post.Post
-	var err error
-	for len(chain) < depth && parent != "" {
-		if x.Remaining() == 0 {
-			err = x.budgetError("thread")
-			break
-		}
-		res, lerr := x.lookup(ctx, []string{parent}, xTweetFields, true)
-		if lerr != nil {
-			err = lerr
-			break
-		}
-		users := res.users()
-		var found *xTweet
-		for i := range res.Data {
-			if res.Data[i].ID == parent {
-				found = &res.Data[i]
-			}
-		}
-		if found == nil {
-			break // deleted or not visible
-		}
-		a, ok := x.post(*found, users)
-		if !ok {
-			break
-		}
-		chain = append(chain, a)
-		parent = found.repliedTo()
-	}
-	slices.Reverse(chain)
+	chain, err := x.threads.walk(ctx, p, depth, x.fetchParents)
 	if err != nil && !errors.Is(err, ErrBudget) {
 		return nil, err
 	}
 	return chain, err
 }
 
+// fetchParents implements fetchFunc with one lookup.
+func (x *X) fetchParents(ctx context.Context, _ post.Post, missing string, _ int) error {
+	if !xPostID(missing) {
+		return nil // not an X post: the chain ends
+	}
+	n := min(xMaxIDs, x.budget.allowance(forThread))
+	if n == 0 {
+		return x.budget.refuse(forThread)
+	}
+	ids := x.threads.batch(missing, n, xPostID)
+	nums := make([]string, len(ids))
+	for i, id := range ids {
+		nums[i] = strconv.FormatUint(xNum(id), 10)
+	}
+	res, err := x.lookup(ctx, nums, xTweetFields, true)
+	if err != nil {
+		return err
+	}
+	users := res.users()
+	found := map[string]bool{}
+	for _, t := range res.Data {
+		if a, ok := x.post(t, users); ok {
+			x.threads.seen(a)
+			found[a.ID] = true
+		}
+	}
+	for _, id := range ids {
+		if !found[id] {
+			x.threads.gone(id) // deleted or not visible
+		}
+	}
+	return nil
+}
+
 // Refresh implements Source with /2/tweets?ids= in chunks of 100. Ids
 // that are not "x:<number>", and posts X no longer has, are left out.
-// With the budget spent Refresh refuses: it returns the counts read so
+// When the budget is low Refresh refuses: it returns the counts read so
 // far and an error wrapping ErrBudget.
 func (x *X) Refresh(ctx context.Context, ids []string) (map[string]post.Metrics, error) {
 	out := make(map[string]post.Metrics, len(ids))
@@ -582,9 +490,9 @@ func (x *X) Refresh(ctx context.Context, ids []string) (map[string]post.Metrics,
 		nums = append(nums, strconv.FormatUint(n, 10))
 	}
 	for len(nums) > 0 {
-		left := x.Remaining()
+		left := x.budget.allowance(forRefresh)
 		if left == 0 {
-			return out, x.budgetError("refresh")
+			return out, x.budget.refuse(forRefresh)
 		}
 		chunk := nums[:min(len(nums), xMaxIDs, left)]
 		nums = nums[len(chunk):]

@@ -5,10 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -23,7 +23,7 @@ import (
 // xFake serves X API v2 /2/tweets/search/recent and /2/tweets?ids=,
 // shaped as in shared/platforms.md §1.4.
 type xFake struct {
-	t      *testing.T
+	t      testing.TB
 	mu     sync.Mutex
 	tweets []map[string]any // newest first, searchable
 	extra  map[string]map[string]any
@@ -33,14 +33,12 @@ type xFake struct {
 	fail   []func(http.ResponseWriter)
 }
 
-func newXFake(t *testing.T) (*xFake, *httptest.Server) {
+func newXFake(t testing.TB) (*xFake, *httptest.Server) {
 	f := &xFake{t: t, extra: map[string]map[string]any{}, users: map[string]map[string]any{}}
 	srv := httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(srv.Close)
 	return f, srv
 }
-
-var xQuotedRE = regexp.MustCompile(`(-?)"([^"]*)"`)
 
 func (f *xFake) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
@@ -129,20 +127,16 @@ func (f *xFake) serveSearch(w http.ResponseWriter, q url.Values) {
 		return
 	}
 	since, _ := strconv.ParseUint(q.Get("since_id"), 10, 64)
-	var terms, excl []string
-	for _, m := range xQuotedRE.FindAllStringSubmatch(query, -1) {
-		if m[1] == "-" {
-			excl = append(excl, strings.ToLower(m[2]))
-		} else {
-			terms = append(terms, strings.ToLower(m[2]))
-		}
+	fq, err := parseFakeQuery(query, "OR")
+	if err != nil || !slices.Contains(fq.ops, "-is:retweet") {
+		w.WriteHeader(http.StatusBadRequest)
+		fmt.Fprintf(w, `{"title":"Invalid Request","detail":%q}`, fmt.Sprint("bad query: ", err))
+		return
 	}
 	var match []map[string]any
 	for _, tw := range f.tweets {
 		id, _ := strconv.ParseUint(tw["id"].(string), 10, 64)
-		text := strings.ToLower(tw["text"].(string))
-		if id <= since || !slices.ContainsFunc(terms, func(t string) bool { return strings.Contains(text, t) }) ||
-			slices.ContainsFunc(excl, func(t string) bool { return strings.Contains(text, t) }) {
+		if id <= since || !fq.match(tw["text"].(string)) || fq.op("lang") != "" && tw["lang"] != fq.op("lang") {
 			continue
 		}
 		match = append(match, tw)
@@ -158,7 +152,27 @@ func (f *xFake) serveSearch(w http.ResponseWriter, q url.Values) {
 	if len(page) > 0 {
 		meta["newest_id"], meta["oldest_id"] = page[0]["id"], page[len(page)-1]["id"]
 		body["data"] = page
-		body["includes"] = map[string]any{"users": f.usersOf(page)}
+		includes := map[string]any{"users": f.usersOf(page)}
+		// expansions=referenced_tweets.id: the posts replied to (and
+		// quoted) that X still has, with their authors if asked.
+		if exp := strings.Split(q.Get("expansions"), ","); slices.Contains(exp, "referenced_tweets.id") {
+			var refs []map[string]any
+			for _, tw := range page {
+				rs, _ := tw["referenced_tweets"].([]map[string]any)
+				for _, r := range rs {
+					if ref := f.find(r["id"].(string)); ref != nil && !slices.ContainsFunc(refs, func(m map[string]any) bool { return m["id"] == ref["id"] }) {
+						refs = append(refs, ref)
+					}
+				}
+			}
+			if refs != nil {
+				includes["tweets"] = refs
+				if slices.Contains(exp, "referenced_tweets.id.author_id") {
+					includes["users"] = f.usersOf(append(slices.Clone(page), refs...))
+				}
+			}
+		}
+		body["includes"] = includes
 	}
 	if hi < len(match) {
 		meta["next_token"] = "tok" + strconv.Itoa(hi)
@@ -264,7 +278,7 @@ func TestXSearchMapping(t *testing.T) {
 	for k, v := range map[string]string{
 		"query": `"acme" -is:retweet`, "since_id": "1957000000000000000", "max_results": "100",
 		"tweet.fields": "created_at,lang,public_metrics,conversation_id,referenced_tweets,entities,author_id,in_reply_to_user_id",
-		"expansions":   "author_id,referenced_tweets.id", "user.fields": "username,name,public_metrics",
+		"expansions":   "author_id,referenced_tweets.id,referenced_tweets.id.author_id", "user.fields": "username,name,public_metrics",
 	} {
 		if q.Get(k) != v {
 			t.Errorf("%s = %q, want %q", k, q.Get(k), v)
@@ -299,6 +313,7 @@ func TestXNoToken(t *testing.T) {
 }
 
 func TestXQueries(t *testing.T) {
+	x := &X{opt: XOptions{MaxQuery: 512}, log: slog.New(slog.DiscardHandler)}
 	for _, c := range []struct {
 		q    Query
 		want []string
@@ -307,12 +322,14 @@ func TestXQueries(t *testing.T) {
 		{Query{Keywords: []string{"Acme Corp", ` acme  "app" `, "ACME CORP", ""}, Exclude: []string{"acme bank"}, Languages: []string{"ja"}},
 			[]string{`("Acme Corp" OR "acme app") -is:retweet -"acme bank" lang:ja`}},
 		{Query{Keywords: []string{"acme"}, Languages: []string{"en", "fr"}}, []string{`"acme" -is:retweet`}},
-		{Query{Keywords: []string{`""`}}, nil},
 	} {
-		got, _ := xQueries(c.q)
-		if !slices.Equal(got, c.want) {
-			t.Errorf("xQueries(%+v) =\n %q\nwant %q", c.q, got, c.want)
+		got, err := x.Queries(c.q)
+		if err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("Queries(%+v) =\n %q %v\nwant %q", c.q, got, err, c.want)
 		}
+	}
+	if _, err := x.Queries(Query{Keywords: []string{`""`}}); err == nil {
+		t.Error("no keywords: want an error")
 	}
 
 	// Long keyword lists are split; every query fits and carries the
@@ -321,9 +338,9 @@ func TestXQueries(t *testing.T) {
 	for i := range 60 {
 		kws = append(kws, fmt.Sprintf("acme product number %02d", i))
 	}
-	qs, dropped := xQueries(Query{Keywords: kws, Exclude: []string{"job"}, Languages: []string{"en"}})
-	if len(qs) < 2 || dropped != 0 {
-		t.Fatalf("got %d queries, %d dropped", len(qs), dropped)
+	qs, err := x.Queries(Query{Keywords: kws, Exclude: []string{"job"}, Languages: []string{"en"}})
+	if err != nil || len(qs) < 2 {
+		t.Fatalf("got %d queries (%v)", len(qs), err)
 	}
 	all := strings.Join(qs, "\n")
 	for _, k := range kws {
@@ -340,11 +357,19 @@ func TestXQueries(t *testing.T) {
 		}
 	}
 
-	// Exclusions that leave no room are dropped.
+	// Exclusions that leave no room are dropped; a larger MaxQuery keeps
+	// them; a keyword longer than the limit is an error, not skipped.
 	long := strings.Repeat("x", 300)
-	qs, dropped = xQueries(Query{Keywords: []string{long}, Exclude: []string{"a", strings.Repeat("y", 250)}})
-	if dropped != 1 || len(qs) != 1 || qs[0] != `"`+long+`" -is:retweet -"a"` {
-		t.Errorf("got %q, dropped %d", qs, dropped)
+	q := Query{Keywords: []string{long}, Exclude: []string{"a", strings.Repeat("y", 250)}}
+	if qs, err := x.Queries(q); err != nil || len(qs) != 1 || qs[0] != `"`+long+`" -is:retweet -"a"` {
+		t.Errorf("got %q %v", qs, err)
+	}
+	big := &X{opt: XOptions{MaxQuery: 1024}, log: x.log}
+	if qs, err := big.Queries(q); err != nil || len(qs) != 1 || !strings.HasSuffix(qs[0], strings.Repeat("y", 250)+`"`) {
+		t.Errorf("MaxQuery 1024: %q %v", qs, err)
+	}
+	if _, err := x.Queries(Query{Keywords: []string{"acme", strings.Repeat("z", 600)}}); !errors.Is(err, ErrQueryTooLong) {
+		t.Errorf("long keyword: %v", err)
 	}
 }
 
@@ -498,14 +523,20 @@ func TestXThreadDeletedParent(t *testing.T) {
 	if err != nil || len(chain) != 0 {
 		t.Fatalf("deleted parent: %+v %v", chain, err)
 	}
+	// Ancestors are cached: asking again costs nothing.
+	n := len(f.requests("/2/tweets"))
+	if chain, err := x.Thread(context.Background(), p, 5); err != nil || len(chain) != 2 || len(f.requests("/2/tweets")) != n {
+		t.Fatalf("cached: %+v %v, %d more requests", chain, err, len(f.requests("/2/tweets"))-n)
+	}
 	// A deleted ancestor further up keeps the part below.
 	f.extra[strconv.FormatUint(mid, 10)] = xTw(mid, "2", "mid", gone)
+	x = xTestSource(t, srv, nil)
 	chain, err = x.Thread(context.Background(), p, 5)
 	if err != nil || len(chain) != 1 || chain[0].Text != "mid" {
 		t.Fatalf("deleted grandparent: %+v %v", chain, err)
 	}
 	// Not a reply: nothing fetched.
-	n := len(f.requests("/2/tweets"))
+	n = len(f.requests("/2/tweets"))
 	if chain, err := x.Thread(context.Background(), post.Post{ID: "x:1"}, 5); err != nil || chain != nil {
 		t.Fatalf("no parent: %+v %v", chain, err)
 	}
@@ -562,16 +593,16 @@ func TestXBudget(t *testing.T) {
 		o.DailyBudget = 150
 		o.Now = func() time.Time { return now }
 	})
-	if x.Remaining() != 150 {
-		t.Fatalf("Remaining = %d", x.Remaining())
+	if n, ok := x.Remaining(); n != 150 || !ok {
+		t.Fatalf("Remaining = %d %v", n, ok)
 	}
 	cursor := strconv.FormatUint(xIDAt(2*time.Hour, 0), 10)
 	page, err := x.Search(context.Background(), Query{Keywords: []string{"acme"}}, cursor)
 	if !errors.Is(err, ErrBudget) {
 		t.Fatalf("err = %v", err)
 	}
-	if len(page.Posts) != 150 || x.Remaining() != 0 {
-		t.Errorf("%d posts, %d remaining", len(page.Posts), x.Remaining())
+	if n, _ := x.Remaining(); len(page.Posts) != 150 || n != 0 {
+		t.Errorf("%d posts, %d remaining", len(page.Posts), n)
 	}
 	var max []string
 	for _, r := range f.requests("/2/tweets/search/recent") {
@@ -598,14 +629,14 @@ func TestXBudget(t *testing.T) {
 	}
 	// A new UTC day resets the budget; lookups count too.
 	now = time.Date(2026, 8, 21, 0, 0, 1, 0, time.UTC)
-	if x.Remaining() != 150 {
-		t.Fatalf("Remaining after midnight = %d", x.Remaining())
+	if n, _ := x.Remaining(); n != 150 {
+		t.Fatalf("Remaining after midnight = %d", n)
 	}
 	if _, err := x.Refresh(context.Background(), []string{"x:" + f.tweets[0]["id"].(string), "x:" + f.tweets[1]["id"].(string), "x:1"}); err != nil {
 		t.Fatal(err)
 	}
-	if x.Remaining() != 148 {
-		t.Errorf("Remaining after refresh = %d", x.Remaining())
+	if n, _ := x.Remaining(); n != 148 {
+		t.Errorf("Remaining after refresh = %d", n)
 	}
 }
 

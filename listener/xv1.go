@@ -36,18 +36,29 @@ type XV1Options struct {
 	Logger *slog.Logger
 	// MaxPages bounds search pages (of 100) per query and poll; default 5.
 	MaxPages int
+	// DailyBudget is how many posts may be read per UTC day; 0 is
+	// unlimited. See Budget.
+	DailyBudget int
+	// Budget, if set, is used instead of one made from DailyBudget, so
+	// that its count survives a rebuild of the source (a reload).
+	Budget *Budget
 }
 
 // XV1 is the X API v1.1 Source.
 type XV1 struct {
-	opt XV1Options
-	log *slog.Logger
+	opt     XV1Options
+	log     *slog.Logger
+	budget  *Budget
+	threads *threads
 
 	mu    sync.Mutex
 	reset time.Time // last x-rate-limit-reset seen on a 429
 }
 
-var _ Source = (*XV1)(nil)
+var (
+	_ Source   = (*XV1)(nil)
+	_ Budgeted = (*XV1)(nil)
+)
 
 // NewXV1 returns an XV1 source with defaults filled in.
 func NewXV1(opt XV1Options) (*XV1, error) {
@@ -69,11 +80,15 @@ func NewXV1(opt XV1Options) (*XV1, error) {
 	if opt.MaxPages <= 0 {
 		opt.MaxPages = 5
 	}
-	return &XV1{opt: opt, log: opt.Logger.With("source", "x")}, nil
+	return &XV1{opt: opt, log: opt.Logger.With("source", "x"),
+		budget: orBudget(opt.Budget, "x", opt.DailyBudget, UnitPosts, opt.Now), threads: newThreads(opt.Now)}, nil
 }
 
 // Name implements Source.
 func (x *XV1) Name() string { return "x" }
+
+// Remaining implements Budgeted: the posts that may still be read today.
+func (x *XV1) Remaining() (n int, limited bool) { return x.budget.Remaining() }
 
 // RateLimitReset is when the last rate limit hit ends (zero if none).
 func (x *XV1) RateLimitReset() time.Time {
@@ -137,15 +152,14 @@ func (t *xv1Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 
 // Search implements Source with search/tweets (tweet_mode=extended,
 // result_type=recent, 100 a page), paged with max_id while next_results
-// is given. The cursor is the newest id seen, passed as since_id; a first
-// poll starts at Query.Since (or now) as a snowflake id.
+// is given, for each query of Queries. The cursor is the newest id seen by
+// any query, passed as since_id to all; a first poll starts at Query.Since
+// (or now) as a snowflake id. With the budget spent, Search returns what
+// it read and an error wrapping ErrBudget.
 func (x *XV1) Search(ctx context.Context, q Query, cursor string) (Page, error) {
-	queries, dropped := xBuildQueries(q, " -filter:retweets", false, 500)
-	if dropped > 0 {
-		x.log.Warn("exclusions too long for a query, left to the matcher", "dropped", dropped)
-	}
-	if len(queries) == 0 {
-		return Page{Cursor: cursor}, errors.New("xv1: query has no keywords")
+	queries, err := x.Queries(q)
+	if err != nil {
+		return Page{Cursor: cursor}, err
 	}
 	since := xNum(cursor)
 	if since == 0 {
@@ -164,19 +178,27 @@ func (x *XV1) Search(ctx context.Context, q Query, cursor string) (Page, error) 
 	}
 	api := x.api(ctx)
 	newest := since
-	seen := map[string]bool{}
-	var posts []post.Post
+	x.threads.newPoll()
+	var m merged
+	var budgetErr error
+queries:
 	for _, query := range queries {
 		var maxID int64
 		for page := 0; page < x.opt.MaxPages; page++ {
+			left := x.budget.allowance(forSearch)
+			if left == 0 {
+				budgetErr = x.budget.refuse(forSearch)
+				break queries
+			}
 			res, _, err := api.Search.Tweets(&twitter.SearchTweetParams{
-				Query: query, Lang: lang, ResultType: "recent", Count: 100,
+				Query: query, Lang: lang, ResultType: "recent", Count: min(left, 100),
 				SinceID: int64(since), MaxID: maxID, TweetMode: "extended",
 				IncludeEntities: twitter.Bool(true),
 			})
 			if err != nil {
 				return Page{Cursor: cursor}, fmt.Errorf("xv1 search: %w", err)
 			}
+			x.budget.charge(len(res.Statuses))
 			for i := range res.Statuses {
 				t := &res.Statuses[i]
 				if maxID == 0 || t.ID <= maxID {
@@ -190,10 +212,7 @@ func (x *XV1) Search(ctx context.Context, q Query, cursor string) (Page, error) 
 					continue
 				}
 				newest = max(newest, uint64(t.ID))
-				if !seen[p.ID] {
-					seen[p.ID] = true
-					posts = append(posts, p)
-				}
+				m.add(p)
 			}
 			if len(res.Statuses) == 0 || res.Metadata == nil || res.Metadata.NextResults == "" {
 				break
@@ -203,8 +222,24 @@ func (x *XV1) Search(ctx context.Context, q Query, cursor string) (Page, error) 
 			}
 		}
 	}
+	posts := m.posts
 	slices.SortStableFunc(posts, func(a, b post.Post) int { return xCompareIDs(xNum(a.ID), xNum(b.ID)) })
-	return Page{Posts: posts, Cursor: strconv.FormatUint(newest, 10)}, nil
+	x.threads.seen(posts...)
+	return Page{Posts: posts, Cursor: strconv.FormatUint(newest, 10)}, budgetErr
+}
+
+// Queries returns the search/tweets queries Search sends for q: as for
+// v2 (see X.Queries) but within 500 characters and with
+// -filter:retweets; one language goes in the lang parameter.
+func (x *XV1) Queries(q Query) ([]string, error) {
+	p, err := xv1Dialect().build(q)
+	if err != nil {
+		return nil, fmt.Errorf("xv1: %w", err)
+	}
+	if len(p.dropped) > 0 {
+		x.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
+	}
+	return p.queries, nil
 }
 
 // post maps a v1.1 tweet; ok is false without an id or a valid time. v1.1
@@ -274,36 +309,80 @@ func xv1Gone(err error) bool {
 		se.Status == http.StatusForbidden && (strings.Contains(se.Body, `"code":179`) || strings.Contains(se.Body, `"code":63`))
 }
 
-// Thread implements Source with statuses/show, following
-// in_reply_to_status_id_str; a deleted or hidden ancestor ends the chain.
+// Thread implements Source, following in_reply_to_status_id_str through
+// the cache of tweets seen. A missing ancestor is fetched with
+// statuses/lookup together with the other parents the last poll's tweets
+// need (up to 100), or with statuses/show when it is the only one. A
+// deleted or hidden ancestor ends the chain. When the budget is low
+// Thread refuses, returning the ancestors found so far and an error
+// wrapping ErrBudget.
 func (x *XV1) Thread(ctx context.Context, p post.Post, depth int) ([]post.Post, error) {
-	api := x.api(ctx)
-	parent := int64(0)
-	if strings.HasPrefix(p.ReplyTo, "x:") {
-		parent = int64(xNum(p.ReplyTo))
+	if depth <= 0 || !xPostID(p.ReplyTo) {
+		return nil, nil
 	}
-	var chain []post.Post
-	for len(chain) < depth && parent > 0 {
-		t, _, err := api.Statuses.Show(parent, &twitter.StatusShowParams{TweetMode: "extended", IncludeEntities: twitter.Bool(true)})
+	chain, err := x.threads.walk(ctx, p, depth, x.fetchParents)
+	if err != nil && !errors.Is(err, ErrBudget) {
+		return nil, fmt.Errorf("xv1 thread: %w", err)
+	}
+	return chain, err
+}
+
+// fetchParents implements fetchFunc.
+func (x *XV1) fetchParents(ctx context.Context, _ post.Post, missing string, _ int) error {
+	if !xPostID(missing) {
+		return nil
+	}
+	n := min(xMaxIDs, x.budget.allowance(forThread))
+	if n == 0 {
+		return x.budget.refuse(forThread)
+	}
+	ids := x.threads.batch(missing, n, xPostID)
+	api := x.api(ctx)
+	if len(ids) == 1 {
+		t, _, err := api.Statuses.Show(int64(xNum(missing)), &twitter.StatusShowParams{TweetMode: "extended", IncludeEntities: twitter.Bool(true)})
 		if xv1Gone(err) {
-			break
+			x.threads.gone(missing)
+			return nil
 		}
 		if err != nil {
-			return nil, fmt.Errorf("xv1 thread: %w", err)
+			return err
 		}
-		a, ok := x.post(t)
-		if !ok {
-			break
+		x.budget.charge(1)
+		if a, ok := x.post(t); ok {
+			x.threads.seen(a)
+		} else {
+			x.threads.gone(missing)
 		}
-		chain = append(chain, a)
-		parent = int64(xNum(a.ReplyTo))
+		return nil
 	}
-	slices.Reverse(chain)
-	return chain, nil
+	nums := make([]int64, len(ids))
+	for i, id := range ids {
+		nums[i] = int64(xNum(id))
+	}
+	tweets, _, err := api.Statuses.Lookup(nums, &twitter.StatusLookupParams{TweetMode: "extended", IncludeEntities: twitter.Bool(true)})
+	if err != nil {
+		return err
+	}
+	x.budget.charge(len(tweets))
+	found := map[string]bool{}
+	for i := range tweets {
+		if a, ok := x.post(&tweets[i]); ok {
+			x.threads.seen(a)
+			found[a.ID] = true
+		}
+	}
+	for _, id := range ids {
+		if !found[id] {
+			x.threads.gone(id) // lookup leaves out what X no longer shows
+		}
+	}
+	return nil
 }
 
 // Refresh implements Source with statuses/lookup in chunks of 100; tweets
-// X no longer has are left out of its answer and of the map.
+// X no longer has are left out of its answer and of the map. When the
+// budget is low Refresh refuses, returning the counts read so far and an
+// error wrapping ErrBudget.
 func (x *XV1) Refresh(ctx context.Context, ids []string) (map[string]post.Metrics, error) {
 	api := x.api(ctx)
 	out := make(map[string]post.Metrics, len(ids))
@@ -315,13 +394,24 @@ func (x *XV1) Refresh(ctx context.Context, ids []string) (map[string]post.Metric
 		}
 		nums = append(nums, n)
 	}
-	for chunk := range slices.Chunk(nums, xMaxIDs) {
+	for len(nums) > 0 {
+		left := x.budget.allowance(forRefresh)
+		if left == 0 {
+			return out, x.budget.refuse(forRefresh)
+		}
+		chunk := nums[:min(len(nums), xMaxIDs, left)]
+		nums = nums[len(chunk):]
 		tweets, _, err := api.Statuses.Lookup(chunk, &twitter.StatusLookupParams{TweetMode: "extended", IncludeEntities: twitter.Bool(false)})
 		if err != nil {
 			return nil, fmt.Errorf("xv1 refresh: %w", err)
 		}
+		x.budget.charge(len(tweets))
 		for _, t := range tweets {
-			out["x:"+t.IDStr] = post.Metrics{Likes: t.FavoriteCount, Reposts: t.RetweetCount, Replies: t.ReplyCount, Quotes: t.QuoteCount}
+			id := t.IDStr
+			if id == "" {
+				id = strconv.FormatInt(t.ID, 10)
+			}
+			out["x:"+id] = post.Metrics{Likes: t.FavoriteCount, Reposts: t.RetweetCount, Replies: t.ReplyCount, Quotes: t.QuoteCount}
 		}
 	}
 	return out, nil
