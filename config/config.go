@@ -164,7 +164,9 @@ type Source struct {
 	Username    string   // reddit
 	UserAgent   string   // reddit
 	Subreddits  []string // reddit
-	DailyBudget int      // x: posts read per UTC day, 0 = unlimited
+	// DailyBudget caps reads per UTC day (0 = unlimited): posts on x, which bills each
+	// post read, requests elsewhere. Engagement re-polls stop first, then thread fetches.
+	DailyBudget int
 	Identifier  string   // bluesky
 
 	// Secrets holds the source's credentials by key: "token" (mastodon),

@@ -205,7 +205,7 @@ func TestLoadProblems(t *testing.T) {
 		{"unknown source key", "rules: [rules]\nsources:\n  - type: hackernews\n    scheduel: \"@daily\"\n",
 			[]string{`kizuki.yaml:4: unknown key "scheduel" in sources[0] (did you mean "schedule"?)`}},
 		{"key of another type", "rules: [rules]\nsources:\n  - type: hackernews\n    urls: [https://a.example]\n",
-			[]string{`kizuki.yaml:4: "urls" is not an option of hackernews sources (sources[0]) (its options: base_url, firebase_url)`}},
+			[]string{`kizuki.yaml:4: "urls" is not an option of hackernews sources (sources[0]) (its options: base_url, firebase_url, daily_budget)`}},
 		{"duplicate key", base + "timezone: UTC\ntimezone: Asia/Tokyo\n", []string{`kizuki.yaml:4: "timezone" appears twice (first at line 3) (remove one of them)`}},
 		{"missing rules and sources", "timezone: UTC\n", []string{
 			"kizuki.yaml:1: rules is missing (add the rule directories, e.g. rules: [rules/])",

@@ -44,13 +44,13 @@ var (
 	commonKeys    = []string{"name", "type", "schedule", "stall_after"}
 	// sourceKeys are the keys of each source type besides commonKeys.
 	sourceKeys = map[string][]string{
-		HackerNews: {"base_url", "firebase_url"},
-		Feed:       {"urls"},
+		HackerNews: {"base_url", "firebase_url", "daily_budget"},
+		Feed:       {"urls", "daily_budget"},
 		File:       {"path", "skip_bad"},
-		Mastodon:   {"base_url", "hashtags", "token"},
-		Reddit:     {"base_url", "auth_url", "client_id", "client_secret", "username", "password", "user_agent", "subreddits"},
+		Mastodon:   {"base_url", "hashtags", "token", "daily_budget"},
+		Reddit:     {"base_url", "auth_url", "client_id", "client_secret", "username", "password", "user_agent", "subreddits", "daily_budget"},
 		X:          {"base_url", "bearer_token", "daily_budget"},
-		Bluesky:    {"base_url", "identifier", "app_password"},
+		Bluesky:    {"base_url", "identifier", "app_password", "daily_budget"},
 	}
 	// secretKeys must be written as ${ENV_NAME}.
 	secretKeys = map[string]bool{"bot_token": true, "signing_secret": true, "app_token": true, "token": true,

@@ -77,6 +77,9 @@ sources:
     #stall_after: 6h
     #base_url: https://hn.algolia.com/api/v1
     #firebase_url: https://hacker-news.firebaseio.com/v0
+    # Every source but file takes a daily_budget: requests per UTC day (posts
+    # on x). When it runs low, engagement re-polls stop first, then threads.
+    #daily_budget: 5000
 
   # RSS or Atom feeds, for example Google Alerts delivered to a feed.
   #- name: alerts

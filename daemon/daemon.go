@@ -147,6 +147,11 @@ func Run(ctx context.Context, opt Options) error {
 			met.fetched.WithLabelValues(name).Add(float64(st.Fetched))
 			met.newPosts.WithLabelValues(name).Add(float64(st.New))
 			met.alerts.WithLabelValues(name).Add(float64(st.Alerts))
+			if b, ok := src.(listener.Budgeted); ok {
+				if n, limited := b.Remaining(); limited {
+					met.budget.WithLabelValues(name).Set(float64(n))
+				}
+			}
 			if err != nil {
 				met.errors.WithLabelValues(name).Inc()
 				log.Warn("poll failed", "source", name, "err", err)

@@ -69,6 +69,11 @@ func TestWatchRaisesOneStallAndClearsIt(t *testing.T) {
 	}
 }
 
+// budgeted is a source with a daily budget of which 7 are left.
+type budgeted struct{ *fakeSource }
+
+func (budgeted) Remaining() (int, bool) { return 7, true }
+
 // fakeClock is a clock tests move by hand.
 type fakeClock struct {
 	mu sync.Mutex
@@ -83,7 +88,7 @@ func TestRunReportsAStalledSourceOnceAndRunsTasksAndHandlers(t *testing.T) {
 	e := newEnv(t, kumo, time.Now())
 	clock := &fakeClock{t: time.Now()}
 	src := &fakeSource{name: "broken", err: errors.New("HTTP 500 from the platform")}
-	healthy := &fakeSource{name: "quiet"} // answers, with nothing: stalls too, without errors
+	healthy := budgeted{&fakeSource{name: "quiet"}} // answers, with nothing: stalls too, without errors
 	var events sync.Map                   // source → []HealthEvent
 	var evN atomic.Int32
 	var taskRuns atomic.Int32
@@ -145,7 +150,8 @@ func TestRunReportsAStalledSourceOnceAndRunsTasksAndHandlers(t *testing.T) {
 	body, _ = io.ReadAll(resp.Body)
 	resp.Body.Close()
 	for _, want := range []string{`kizuki_source_stalled{source="broken"} 1`, `kizuki_source_stalled{source="quiet"} 1`,
-		`kizuki_task_errors_total{task="retention"}`, `kizuki_source_errors_total{source="broken"}`} {
+		`kizuki_task_errors_total{task="retention"}`, `kizuki_source_errors_total{source="broken"}`,
+		`kizuki_source_budget_remaining{source="quiet"} 7`} {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("/metrics lacks %q", want)
 		}

@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 
@@ -68,5 +69,33 @@ func TestIncidentModeDivertsIntoTheSurgeThread(t *testing.T) {
 				t.Errorf("%d posts recorded, want 1", n)
 			}
 		})
+	}
+}
+
+func TestPollRecordsWhatWasReadBeforeTheBudgetRanOut(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, kumo, time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC))
+	src := &fakeSource{name: "x", page: listener.Page{Cursor: "c1", Posts: []post.Post{mkPost("1", "Kumo Mobile is a scam, calling a lawyer")}},
+		err: fmt.Errorf("x: search: %w", listener.ErrBudget)}
+	src.partial = true
+	st, err := e.p.PollOnce(ctx, src)
+	if !errors.Is(err, listener.ErrBudget) {
+		t.Fatalf("err = %v, want the budget error", err)
+	}
+	if st.New != 1 || st.Alerts != 1 {
+		t.Errorf("stats %+v: the post read before the budget ran out was dropped", st)
+	}
+	if cur, _ := e.st.Cursor(ctx, "x"); cur != "c1" {
+		t.Errorf("cursor %q, want c1", cur)
+	}
+	// Any other error with posts still records nothing: the page is retried whole.
+	src2 := &fakeSource{name: "y", page: listener.Page{Cursor: "c2", Posts: []post.Post{mkPost("2", "Kumo Mobile is down again")}},
+		err: errors.New("HTTP 500"), partial: true}
+	if _, err := e.p.PollOnce(ctx, src2); err == nil {
+		t.Fatal("no error")
+	}
+	if n, _ := e.st.CountPosts(); n != 1 {
+		t.Errorf("%d posts recorded, want 1", n)
 	}
 }

@@ -15,6 +15,7 @@ type metrics struct {
 	errors   *prometheus.CounterVec
 	duration *prometheus.HistogramVec
 	stalled  *prometheus.GaugeVec
+	budget   *prometheus.GaugeVec
 
 	taskDuration *prometheus.HistogramVec
 	taskErrors   *prometheus.CounterVec
@@ -37,12 +38,14 @@ func newMetrics(outboxDepth func() (int, error)) *metrics {
 	}
 	m.stalled = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kizuki_source_stalled",
 		Help: "1 while a source has brought no posts, or only errors, for longer than its expected gap."}, []string{"source"})
+	m.budget = prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "kizuki_source_budget_remaining",
+		Help: "What is left of a source's daily read budget (posts on x, requests elsewhere); sources without a budget have none."}, []string{"source"})
 	m.taskDuration = prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "kizuki_task_duration_seconds",
 		Help: "Time of one run of a scheduled task (retention, re-polls, digest...).", Buckets: prometheus.ExponentialBuckets(0.01, 4, 8)},
 		[]string{"task"})
 	m.taskErrors = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "kizuki_task_errors_total",
 		Help: "Runs of a scheduled task that failed."}, []string{"task"})
-	m.reg.MustRegister(m.fetched, m.newPosts, m.alerts, m.errors, m.duration, m.stalled, m.taskDuration, m.taskErrors,
+	m.reg.MustRegister(m.fetched, m.newPosts, m.alerts, m.errors, m.duration, m.stalled, m.budget, m.taskDuration, m.taskErrors,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if outboxDepth != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "kizuki_outbox_depth",

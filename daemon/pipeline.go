@@ -177,8 +177,14 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 		return st, fmt.Errorf("poll %s: %w", name, err)
 	}
 	page, err := src.Search(ctx, p.query(), cursor)
+	// A source out of its daily budget returns what it read before it stopped: that is
+	// recorded (read again, it would be billed again), and the error is returned after.
+	var budgetErr error
 	if err != nil {
-		return st, fmt.Errorf("poll %s: search since %q: %w", name, cursor, err)
+		if !errors.Is(err, listener.ErrBudget) || len(page.Posts) == 0 {
+			return st, fmt.Errorf("poll %s: search since %q: %w", name, cursor, err)
+		}
+		budgetErr = fmt.Errorf("poll %s: search since %q: %w (the %d posts read are recorded)", name, cursor, err, len(page.Posts))
 	}
 	st.Fetched = len(page.Posts)
 
@@ -286,7 +292,7 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 			st.New++
 		}
 	}
-	return st, nil
+	return st, budgetErr
 }
 
 // unseen returns the posts the store has not recorded, each id once, in order.

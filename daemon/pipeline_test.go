@@ -34,6 +34,7 @@ type fakeSource struct {
 	page    listener.Page
 	err     error
 	hang    bool
+	partial bool                   // with err: return the page as well, as a source out of budget does
 	threads map[string][]post.Post // by post id; a missing id is a thread error
 	cursors []string               // cursors Search was called with
 	threadN atomic.Int32
@@ -48,6 +49,9 @@ func (f *fakeSource) Search(ctx context.Context, _ listener.Query, cursor string
 		return listener.Page{}, ctx.Err()
 	}
 	if f.err != nil {
+		if f.partial {
+			return f.page, f.err
+		}
 		return listener.Page{}, f.err
 	}
 	return f.page, nil

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -57,7 +58,8 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 		return err
 	}
 	defer dd.Close()
-	inst, err := newInstance(cfg, set, env, dd)
+	budgets := map[string]*listener.Budget{} // by source name, kept across reloads
+	inst, err := newInstance(cfg, set, env, dd, budgets)
 	if err != nil {
 		return err
 	}
@@ -72,7 +74,7 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 		rctx, stop := context.WithCancel(ctx)
 		done := make(chan error, 1)
 		go func() { done <- daemon.Run(rctx, inst.options()) }()
-		next, err := awaitReload(ctx, env, path, cfg, dd, done)
+		next, err := awaitReload(ctx, env, path, cfg, dd, budgets, done)
 		stop()
 		if next == nil {
 			return err
@@ -88,7 +90,7 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 // awaitReload waits for the daemon to end (it returns nil and Run's error) or for a
 // reload that builds (it returns the new instance); a reload that does not build is
 // reported and waited past.
-func awaitReload(ctx context.Context, env *env, path string, cfg *config.Config, dd *dataDir, done <-chan error) (*instance, error) {
+func awaitReload(ctx context.Context, env *env, path string, cfg *config.Config, dd *dataDir, budgets map[string]*listener.Budget, done <-chan error) (*instance, error) {
 	for {
 		select {
 		case err := <-done:
@@ -101,7 +103,11 @@ func awaitReload(ctx context.Context, env *env, path string, cfg *config.Config,
 					fmt.Fprintf(env.stderr, "kizuki: data_dir changed to %s; that takes a restart, %s stays in use\n", ncfg.DataDir, cfg.DataDir)
 					ncfg.DataDir = cfg.DataDir
 				}
-				next, err = newInstance(ncfg, nset, env, dd)
+				// Budgets of a rejected configuration must not replace the running ones.
+				trial := maps.Clone(budgets)
+				if next, err = newInstance(ncfg, nset, env, dd, trial); err == nil {
+					maps.Copy(budgets, trial)
+				}
 			}
 			if err != nil {
 				fmt.Fprintf(env.stderr, "kizuki: reload rejected, the previous rules and configuration stay in force: %v\n", err)
@@ -171,7 +177,7 @@ func (inst *instance) closeSurge(ctx context.Context, a *slack.BlockAction, acto
 	return "Incident closed: new posts alert on their own again.", nil
 }
 
-func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir) (*instance, error) {
+func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir, budgets map[string]*listener.Budget) (*instance, error) {
 	log := newLogger(cfg.Log, env.stderr)
 	m, err := matcher.Compile(set, matcher.Config{})
 	if err != nil {
@@ -181,7 +187,7 @@ func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir) (*in
 	client := listener.NewClient(listener.ClientOptions{Logger: log})
 	refreshers := map[string]daemon.Refresher{}
 	for _, s := range cfg.Sources {
-		src, err := buildSource(s, client)
+		src, err := buildSource(s, client, budgetFor(s, budgets))
 		if err != nil {
 			return nil, fmt.Errorf("%s:%d: source %q: %w", s.Pos.File, s.Pos.Line, s.Name, err)
 		}
@@ -370,26 +376,52 @@ type named struct {
 
 func (n named) Name() string { return n.name }
 
-func buildSource(s config.Source, client *listener.Client) (listener.Source, error) {
+// Remaining passes on the source's daily budget (listener.Budgeted), which the
+// wrapper would otherwise hide.
+func (n named) Remaining() (int, bool) {
+	if b, ok := n.Source.(listener.Budgeted); ok {
+		return b.Remaining()
+	}
+	return 0, false
+}
+
+func buildSource(s config.Source, client *listener.Client, b *listener.Budget) (listener.Source, error) {
 	switch s.Type {
 	case "hackernews":
-		return listener.NewHN(listener.HNOptions{AlgoliaURL: s.BaseURL, FirebaseURL: s.FirebaseURL, Client: client}), nil
+		return listener.NewHN(listener.HNOptions{AlgoliaURL: s.BaseURL, FirebaseURL: s.FirebaseURL, Client: client, Budget: b}), nil
 	case "feed":
-		return listener.NewFeed(listener.FeedOptions{Name: s.Name, URLs: s.URLs, Client: client}), nil
+		return listener.NewFeed(listener.FeedOptions{Name: s.Name, URLs: s.URLs, Client: client, Budget: b}), nil
 	case "file":
 		return listener.NewFile(listener.FileOptions{Name: s.Name, Path: s.Path, SkipBad: s.SkipBad}), nil
 	case "mastodon":
-		return listener.NewMastodon(listener.MastodonOptions{BaseURL: s.BaseURL, Token: s.Secrets["token"].Value(), Hashtags: s.Hashtags, Client: client}), nil
+		return listener.NewMastodon(listener.MastodonOptions{BaseURL: s.BaseURL, Token: s.Secrets["token"].Value(), Hashtags: s.Hashtags,
+			Client: client, Budget: b}), nil
 	case "reddit":
 		return listener.NewReddit(listener.RedditOptions{AuthURL: s.AuthURL, APIURL: s.BaseURL, ClientID: s.ClientID,
 			ClientSecret: s.Secrets["client_secret"].Value(), Username: s.Username, Password: s.Secrets["password"].Value(),
-			UserAgent: s.UserAgent, Subreddits: s.Subreddits, Client: client}), nil
+			UserAgent: s.UserAgent, Subreddits: s.Subreddits, Client: client, Budget: b}), nil
 	case "x":
-		return listener.NewX(listener.XOptions{BaseURL: s.BaseURL, BearerToken: s.Secrets["bearer_token"].Value(), Client: client, DailyBudget: s.DailyBudget})
+		return listener.NewX(listener.XOptions{BaseURL: s.BaseURL, BearerToken: s.Secrets["bearer_token"].Value(), Client: client, Budget: b})
 	case "bluesky":
-		return listener.NewBluesky(listener.BlueskyOptions{BaseURL: s.BaseURL, Identifier: s.Identifier, AppPassword: s.Secrets["app_password"].Value(), Client: client}), nil
+		return listener.NewBluesky(listener.BlueskyOptions{BaseURL: s.BaseURL, Identifier: s.Identifier, AppPassword: s.Secrets["app_password"].Value(),
+			Client: client, Budget: b}), nil
 	}
 	return nil, fmt.Errorf("unknown source type %q", s.Type)
+}
+
+// budgetFor returns the source's daily budget, the one it had before a reload if its
+// limit is unchanged, so that a reload does not hand out the day's reads again.
+func budgetFor(s config.Source, budgets map[string]*listener.Budget) *listener.Budget {
+	unit := listener.UnitRequests
+	if s.Type == config.X {
+		unit = listener.UnitPosts // X bills every post read
+	}
+	if b, ok := budgets[s.Name]; ok && b.Limit() == s.DailyBudget && b.Unit() == unit {
+		return b
+	}
+	b := listener.NewBudget(s.Name, s.DailyBudget, unit, time.Now)
+	budgets[s.Name] = b
+	return b
 }
 
 // loadRuleDirs loads the rule files of several directories as one set.
@@ -418,15 +450,35 @@ func loadRuleDirs(dirs []string, env *env) (*rules.Set, error) {
 	return set, err
 }
 
-// keywordQuery is what sources search for: every brand keyword.
+// keywordQuery is what sources search for: every brand keyword. Sources push the
+// exclusions down into their queries, so only those common to every rule go there:
+// one brand's exclusion must not hide another brand's posts. The matcher applies
+// every rule's own exclusions anyway.
 func keywordQuery(set *rules.Set) listener.Query {
 	var q listener.Query
+	common := map[string]int{}
 	for _, r := range set.Rules {
 		q.Keywords = append(q.Keywords, r.Keywords...)
-		q.Exclude = append(q.Exclude, r.Exclude...)
+		seen := map[string]bool{}
+		for _, x := range r.Exclude {
+			x = strings.TrimSpace(x)
+			if !seen[strings.ToLower(x)] {
+				seen[strings.ToLower(x)] = true
+				common[strings.ToLower(x)]++
+			}
+		}
 	}
 	for i, k := range q.Keywords {
 		q.Keywords[i] = strings.TrimSpace(k)
+	}
+	if len(set.Rules) > 0 {
+		for _, x := range set.Rules[0].Exclude {
+			x = strings.TrimSpace(x)
+			if common[strings.ToLower(x)] == len(set.Rules) {
+				q.Exclude = append(q.Exclude, x)
+				common[strings.ToLower(x)] = 0 // once
+			}
+		}
 	}
 	return q
 }
