@@ -167,7 +167,7 @@ type Source struct {
 	// DailyBudget caps reads per UTC day (0 = unlimited): posts on x, which bills each
 	// post read, requests elsewhere. Engagement re-polls stop first, then thread fetches.
 	DailyBudget int
-	Identifier  string   // bluesky
+	Identifier  string // bluesky
 
 	// Secrets holds the source's credentials by key: "token" (mastodon),
 	// "client_secret" and "password" (reddit), "bearer_token" (x),

@@ -89,7 +89,7 @@ func TestRunReportsAStalledSourceOnceAndRunsTasksAndHandlers(t *testing.T) {
 	clock := &fakeClock{t: time.Now()}
 	src := &fakeSource{name: "broken", err: errors.New("HTTP 500 from the platform")}
 	healthy := budgeted{&fakeSource{name: "quiet"}} // answers, with nothing: stalls too, without errors
-	var events sync.Map                   // source → []HealthEvent
+	var events sync.Map                             // source → []HealthEvent
 	var evN atomic.Int32
 	var taskRuns atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
