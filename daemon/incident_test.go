@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -97,5 +98,47 @@ func TestPollRecordsWhatWasReadBeforeTheBudgetRanOut(t *testing.T) {
 	}
 	if n, _ := e.st.CountPosts(); n != 1 {
 		t.Errorf("%d posts recorded, want 1", n)
+	}
+}
+
+// threadLog is a budgeted source that records the order of its thread fetches.
+type threadLog struct {
+	*fakeSource
+	order []string
+}
+
+func (s *threadLog) Remaining() (int, bool) { return 3, true }
+
+func (s *threadLog) Thread(ctx context.Context, p post.Post, depth int) ([]post.Post, error) {
+	s.order = append(s.order, p.ID)
+	return s.fakeSource.Thread(ctx, p, depth)
+}
+
+func TestThreadsOfTheRiskiestPostsAreFetchedFirstOnABudget(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, kumo, time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC))
+	reply := func(id, text string) post.Post {
+		p := mkPost(id, text)
+		p.ReplyTo = "x:parent"
+		return p
+	}
+	posts := []post.Post{
+		reply("thanks", "Kumo Mobile support was lovely, thank you!"),
+		reply("other", "what a lovely day"),
+		reply("how", "how do I change my Kumo Mobile plan?"),
+		reply("scam", "Kumo Mobile is a scam, calling a lawyer"),
+	}
+	src := &threadLog{fakeSource: &fakeSource{name: "x", page: listener.Page{Cursor: "c", Posts: posts},
+		threads: map[string][]post.Post{}}}
+	if _, err := e.p.PollOnce(context.Background(), src); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"scam", "how", "thanks", "other"}
+	if !slices.Equal(src.order, want) {
+		t.Errorf("threads fetched in the order %v, want %v", src.order, want)
+	}
+	// Without a budget, the page's order.
+	if got := threadOrder(e.p.matcher(), &fakeSource{}, posts); !slices.Equal(got, []int{0, 1, 2, 3}) {
+		t.Errorf("order without a budget %v", got)
 	}
 }

@@ -192,7 +192,7 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 	if err != nil {
 		return st, fmt.Errorf("poll %s: %w", name, err)
 	}
-	for i := range posts {
+	for _, i := range threadOrder(m, src, posts) {
 		p.addThread(ctx, src, &posts[i])
 	}
 	if err := ctx.Err(); err != nil {
@@ -340,6 +340,43 @@ func (p *Pipeline) addThread(ctx context.Context, src listener.Source, pt *post.
 		thread[i].Context = nil // context posts carry no context of their own
 	}
 	pt.Context = thread
+}
+
+// threadOrder is the order in which the posts' threads are fetched. A source on a
+// daily budget stops fetching threads when it runs low, so the posts that matter most
+// go first: decided without their context, risky before actionable before positive
+// before the rest. Without a budget, the page's order.
+func threadOrder(m *matcher.Matcher, src listener.Source, posts []post.Post) []int {
+	order := make([]int, len(posts))
+	for i := range order {
+		order[i] = i
+	}
+	if b, ok := src.(listener.Budgeted); !ok {
+		return order
+	} else if _, limited := b.Remaining(); !limited {
+		return order
+	}
+	rank := make([]int, len(posts))
+	for i := range posts {
+		if posts[i].ReplyTo == "" || len(posts[i].Context) > 0 {
+			continue // nothing to fetch
+		}
+		d := m.Decide(&posts[i])
+		switch {
+		case d.Category == rules.Risky:
+			rank[i] = 0
+		case d.Category == rules.Actionable:
+			rank[i] = 1
+		case d.Category == rules.Positive:
+			rank[i] = 2
+		case d.Relevant:
+			rank[i] = 3
+		default:
+			rank[i] = 4 // its thread may still make it relevant (require_any)
+		}
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return rank[a] - rank[b] })
+	return order
 }
 
 // alertResult is what alert did: added is false when the outbox already had
