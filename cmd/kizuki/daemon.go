@@ -207,6 +207,9 @@ func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir, budg
 		inst.opsChan = orDefault(cfg.Slack.OpsChannel, cfg.Slack.DefaultChannel)
 	}
 	q := keywordQuery(set)
+	if err := checkQueries(inst.sources, q); err != nil {
+		return nil, err
+	}
 	inst.watch = watch.New(watch.Options{Store: dd.st, Rules: func() *rules.Set { return set }, Routes: routes,
 		Location: cfg.Location, Logger: log})
 	inst.pipeline = daemon.NewPipeline(daemon.PipelineOptions{

@@ -1,7 +1,10 @@
 package main
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"testing/fstest"
 
@@ -42,5 +45,39 @@ func TestBudgetsSurviveAReloadUnlessTheirLimitChanges(t *testing.T) {
 	hn.DailyBudget = 80
 	if b := budgetFor(hn, budgets); b == bhn || b.Limit() != 80 {
 		t.Error("a changed limit kept the old budget")
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	t.Setenv("KIZUKI_X_BEARER_TOKEN", "AAAA-test")
+	dir := t.TempDir()
+	rulesDir := filepath.Join(dir, "rules")
+	if err := os.MkdirAll(rulesDir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, body string) string {
+		t.Helper()
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(body), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	write("rules/kumo.yaml", "brand: Kumo Mobile\nkeywords: [\"Kumo Mobile\"]\n")
+	cfg := write("kizuki.yaml", "rules: [rules]\nsources:\n  - {type: hackernews}\n  - {type: x, bearer_token: \"${KIZUKI_X_BEARER_TOKEN}\"}\n")
+	code, out, errs := kizuki(t, "", "check", "--config", cfg)
+	if code != 0 || !strings.Contains(out, "ok: 2 sources; rules: 1 brand") {
+		t.Fatalf("good config: code %d, out %q, err %q", code, out, errs)
+	}
+	// A keyword no X query can hold is reported before the daemon ever polls.
+	write("rules/kumo.yaml", "brand: Kumo Mobile\nkeywords: [\"Kumo Mobile "+strings.Repeat("very ", 120)+"long\"]\n")
+	code, _, errs = kizuki(t, "", "check", "--config", cfg)
+	if code == 0 || !strings.Contains(errs, "source x:") || !strings.Contains(errs, "shorten the keyword") {
+		t.Fatalf("too long a keyword: code %d, err %q", code, errs)
+	}
+	// A config problem is reported as file:line.
+	write("kizuki.yaml", "rules: [rules]\nsources:\n  - {type: hackernews, schedule: \"@every 1d\"}\n")
+	if code, _, errs = kizuki(t, "", "check", "--config", cfg); code == 0 || !strings.Contains(errs, "kizuki.yaml:3:") {
+		t.Fatalf("bad config: code %d, err %q", code, errs)
 	}
 }

@@ -104,12 +104,15 @@ Usage:
   kizuki run                                  the built-in demo (no keys, no network)
   kizuki init > kizuki.yaml                   a starter daemon configuration, every option commented
   kizuki check --rules DIR                    validate rule files: file:line: message
+  kizuki check --config kizuki.yaml           validate a daemon configuration, its rules and sources' queries
   kizuki replay --rules DIR --input FILE|-    decide offline, one decision per post
          [--format jsonl|table] [--skip-bad] [--no-builtin] [--data-dir DIR]
   kizuki export [--category positive] [--since 7d] [--brand B] [--format csv|jsonl] [--bom]
   kizuki report [--since 30d] [--until DATE] [--brand B] [--format table|csv|json] [--timezone TZ]
   kizuki search QUERY [--data-dir DIR] [--since 7d] [--brand B] [--category C]
          [--platform P] [--limit N] [--sort newest|best] [--format table|jsonl]
+  kizuki silence add|list|expire              mute an author, brand, term or rule for a while
+  kizuki run --config kizuki.yaml [--once]    the daemon (SIGHUP reloads, SIGTERM stops)
 
 Run 'kizuki COMMAND -h' for the flags of a command.
 `)
