@@ -82,7 +82,7 @@ func runDemo(ctx context.Context, env *env, color bool, pace time.Duration, keep
 	src := &demoSource{posts: posts, clock: clock}
 	p := daemon.NewPipeline(daemon.PipelineOptions{
 		Matcher: func() *matcher.Matcher { return m }, Store: st, Index: ix,
-		Routes: alerting.Routes{Default: "terminal"}, Location: loc, Now: clock.now,
+		Routes: alerting.Routes{Default: "terminal"}, Location: loc, Now: clock.now, GroupWindow: groupWindow,
 	})
 	out := &demoSender{terminalSender: terminalSender{&alerting.Terminal{W: env.stdout, Color: color, Location: loc}},
 		start: start, byCat: map[rules.Category]int{}}
@@ -123,6 +123,9 @@ func runDemo(ctx context.Context, env *env, color bool, pace time.Duration, keep
 	fmt.Fprintf(env.stdout, "demo: %d posts in %s, %d indexed; %d alerts delivered (%d risky, %d actionable, %d positive)",
 		total.New, time.Since(start).Round(time.Millisecond), docs, out.sent,
 		out.byCat[rules.Risky], out.byCat[rules.Actionable], out.byCat[rules.Positive])
+	if out.other > 0 {
+		fmt.Fprintf(env.stdout, "; %d follow-ups as thread replies", out.other)
+	}
 	if total.Held > 0 {
 		fmt.Fprintf(env.stdout, "; %d held for Sora Cafe's quiet hours (23:00–07:00), %d still waiting at the end", total.Held, depth)
 	}
@@ -207,16 +210,21 @@ type demoSender struct {
 	terminalSender
 	start time.Time
 	first time.Duration
-	sent  int
+	sent  int // post alerts
+	other int // thread replies and updates
 	byCat map[rules.Category]int
 }
 
 func (s *demoSender) Post(ctx context.Context, channel string, a alerting.Alert) (string, error) {
-	if s.sent == 0 {
-		s.first = time.Since(s.start)
+	if a.Kind == alerting.KindAlert {
+		if s.sent == 0 {
+			s.first = time.Since(s.start)
+		}
+		s.sent++
+		s.byCat[a.Decision.Category]++
+	} else {
+		s.other++
 	}
-	s.sent++
-	s.byCat[a.Decision.Category]++
 	return s.terminalSender.Post(ctx, channel, a)
 }
 

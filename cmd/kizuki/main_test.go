@@ -137,7 +137,10 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo: code %d: %s", code, errs)
 	}
 	for _, want := range []string{"DEMO", "RISKY", "ACTIONABLE", "POSITIVE", "first alert after", "333 indexed",
-		"held for Sora Cafe's quiet hours", "0 still waiting"} {
+		"held for Sora Cafe's quiet hours", "0 still waiting",
+		"Answered by @kumo_support", // a brand reply in the thread resolves the case
+		"posted again",              // an author's second alert joins the first one's thread
+	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("demo output lacks %q", want)
 		}
