@@ -66,9 +66,17 @@ func runConfig(ctx context.Context, env *env, path string, once bool) error {
 	if once {
 		return inst.once(ctx, env)
 	}
+	var api *localAPI // search, report, export and silence run through the daemon
+	if !cfg.HTTP.AllowRemote && cfg.HTTP.Listen != "" {
+		if api, err = newLocalAPI(cfg.DataDir, dd); err != nil {
+			return err
+		}
+		defer api.withdraw()
+	}
 	health := daemon.NewHealth() // a reload keeps what it knows of stalls
 	for {
 		inst.health = health
+		inst.api = api
 		fmt.Fprintf(env.stderr, "kizuki: daemon with %d sources, data in %s, health on %s; Ctrl-C stops, SIGHUP reloads the configuration and rules\n",
 			len(inst.jobs), cfg.DataDir, cfg.HTTP.Listen)
 		rctx, stop := context.WithCancel(ctx)
@@ -163,6 +171,8 @@ type instance struct {
 	watch    *watch.Watch
 	handlers map[string]http.Handler
 	workers  []daemon.Worker
+	api      *localAPI
+	ready    func(addr string) // tests: told the health address
 }
 
 // closeSurge is the surge alert's "Close incident" button: its value is the brand.
@@ -299,11 +309,28 @@ func platformOf(sourceType string) (string, bool) {
 }
 
 func (inst *instance) options() daemon.Options {
+	handlers := maps.Clone(inst.handlers)
+	if inst.api != nil {
+		if handlers == nil {
+			handlers = map[string]http.Handler{}
+		}
+		handlers[localAPIPath] = inst.api
+	}
+	onReady := func(addr string) {
+		if inst.api != nil && addr != "" {
+			if err := inst.api.publish(addr); err != nil {
+				inst.log.Warn("search, report, export and silence cannot reach this daemon", "err", err)
+			}
+		}
+		if inst.ready != nil {
+			inst.ready(addr)
+		}
+	}
 	return daemon.Options{
 		Pipeline: inst.pipeline, Jobs: inst.jobs, Tasks: inst.tasks, Deliver: inst.deliver,
 		Location: inst.cfg.Location, Logger: inst.log, Listen: inst.cfg.HTTP.Listen,
 		OutboxDepth: inst.dd.st.OutboxDepth, OnHealth: inst.healthNotice, Health: inst.health,
-		Handlers: inst.handlers, Workers: inst.workers,
+		Handlers: handlers, Workers: inst.workers, OnReady: onReady,
 	}
 }
 

@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
+	"encoding/json"
+	"net/http"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 	"testing/fstest"
 
 	"github.com/kizuki-dev/kizuki/config"
@@ -79,5 +83,85 @@ func TestCheckConfig(t *testing.T) {
 	write("kizuki.yaml", "rules: [rules]\nsources:\n  - {type: hackernews, schedule: \"@every 1d\"}\n")
 	if code, _, errs = kizuki(t, "", "check", "--config", cfg); code == 0 || !strings.Contains(errs, "kizuki.yaml:3:") {
 		t.Fatalf("bad config: code %d, err %q", code, errs)
+	}
+}
+
+// TestCommandsRunThroughTheDaemon: the daemon holds its data directory, so search,
+// silence and report go through its local API, with the token it published.
+func TestCommandsRunThroughTheDaemon(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	rulesDir, err := filepath.Abs("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	posts, err := filepath.Abs("testdata/posts.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "kizuki.yaml")
+	if err := os.WriteFile(cfg, []byte("data_dir: "+data+"\nrules: ["+rulesDir+"]\nlog: {level: warn}\nhttp: {listen: \"127.0.0.1:0\"}\n"+
+		"sources:\n  - {type: file, name: export, path: "+posts+", schedule: \"@every 1h\"}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var out, errb syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- runWith(ctx, []string{"run", "--config", cfg}, &env{stdin: strings.NewReader(""), stdout: &out, stderr: &errb})
+	}()
+	// A bound against a hang, not a performance assertion.
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		_, err := os.Stat(filepath.Join(data, localAPIFile))
+		if err == nil && strings.Contains(out.String(), "■ ") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the daemon never published its local API:\n%s\n%s", out.String(), errb.String())
+		}
+	}
+	code, found, errs := kizuki(t, "", "search", "--data-dir", data, "--format", "jsonl", "scam")
+	if code != 0 || !strings.Contains(found, "scam") {
+		t.Fatalf("search through the daemon: code %d, %q, %s", code, found, errs)
+	}
+	code, _, errs = kizuki(t, "", "silence", "add", "--data-dir", data, "--author", "@late", "--for", "2d", "--by", "sato", "--reason", "troll")
+	if code != 0 {
+		t.Fatalf("silence add through the daemon: code %d, %s", code, errs)
+	}
+	code, list, errs := kizuki(t, "", "silence", "list", "--data-dir", data)
+	if code != 0 || !strings.Contains(list, "late") || !strings.Contains(list, "troll") {
+		t.Fatalf("silence list: code %d, %q, %s", code, list, errs)
+	}
+	if code, rep, errs := kizuki(t, "", "report", "--data-dir", data, "--format", "json"); code != 0 || !strings.HasPrefix(strings.TrimSpace(rep), "{") {
+		t.Fatalf("report through the daemon: code %d, %q, %s", code, rep, errs)
+	}
+	// Without the token, nothing.
+	b, err := os.ReadFile(filepath.Join(data, localAPIFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var info localAPIInfo
+	if err := json.Unmarshal(b, &info); err != nil {
+		t.Fatal(err)
+	}
+	resp, err := http.Post("http://"+info.Addr+localAPIPath, "application/json", strings.NewReader(`{"args":["search","x"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("no token: %s", resp.Status)
+	}
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("daemon exit %d: %s", code, errb.String())
+	}
+	if _, err := os.Stat(filepath.Join(data, localAPIFile)); !os.IsNotExist(err) {
+		t.Errorf("%s left behind after the daemon stopped: %v", localAPIFile, err)
+	}
+	// The daemon is gone: the commands open the data directory themselves.
+	if code, _, errs := kizuki(t, "", "silence", "list", "--data-dir", data); code != 0 {
+		t.Errorf("silence list without the daemon: code %d, %s", code, errs)
 	}
 }

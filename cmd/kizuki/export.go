@@ -42,11 +42,11 @@ func cmdExport(ctx context.Context, env *env, args []string) error {
 	if err != nil {
 		return fmt.Errorf("%w: --since: %v", errUsage, err)
 	}
-	dd, err := openDataDir(*dir, true)
+	dd, closeData, err := env.data(*dir, true)
 	if err != nil {
 		return err
 	}
-	defer dd.Close()
+	defer closeData()
 	res, err := dd.ix.Search(ctx, index.Request{Category: *category, Brand: *brand, Since: from, Limit: *limit})
 	if err != nil {
 		return fmt.Errorf("export: %w", err)

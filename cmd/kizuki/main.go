@@ -73,6 +73,14 @@ func runWith(ctx context.Context, args []string, env *env) int {
 		usage(stderr)
 		return 2
 	}
+	// The daemon holds the data directory: run the command in it instead.
+	var locked *lockedError
+	if errors.As(err, &locked) && env.shared == nil {
+		if code, ok := viaDaemon(ctx, locked, args, env); ok {
+			return code
+		}
+		err = fmt.Errorf("%w\n(no daemon answers for %s: stop the other process, or use the Slack buttons meanwhile — Mute author, Claim, Resolve)", err, locked.dir)
+	}
 	switch {
 	case err == nil:
 		return 0
@@ -95,6 +103,9 @@ type env struct {
 	stdout, stderr io.Writer
 	// reload receives an event per SIGHUP (nil: never).
 	reload <-chan struct{}
+	// shared is the daemon's open data directory, for commands it runs for the
+	// command line (nil elsewhere).
+	shared *shared
 }
 
 func usage(w io.Writer) {

@@ -51,11 +51,11 @@ func cmdReport(ctx context.Context, env *env, args []string) error {
 	if !opt.Until.After(opt.Since) {
 		return fmt.Errorf("%w: --until must be after --since", errUsage)
 	}
-	st, err := openStoreReadOnly(*dir)
+	st, closeStore, err := env.storeOf(*dir, func() (*store.Store, error) { return openStoreReadOnly(*dir) })
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
 	r, err := report.Compute(ctx, st, opt)
 	if err != nil {
 		return err

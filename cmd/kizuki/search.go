@@ -63,11 +63,11 @@ func cmdSearch(ctx context.Context, env *env, args []string) error {
 	if color {
 		req.HighlightStart, req.HighlightEnd = "\x1b[1;33m", "\x1b[0m"
 	}
-	dd, err := openDataDir(*dir, true)
+	dd, closeData, err := env.data(*dir, true)
 	if err != nil {
 		return err
 	}
-	defer dd.Close()
+	defer closeData()
 	res, err := dd.ix.Search(ctx, req)
 	var qe *index.QueryError
 	if errors.As(err, &qe) {

@@ -72,11 +72,11 @@ func silenceAdd(ctx context.Context, env *env, args []string) error {
 	if err != nil || d <= 0 {
 		return fmt.Errorf("%w: --for %q: write a positive duration such as 7d, 12h or 1d12h", errUsage, *dur)
 	}
-	st, err := openSilenceStore(*dir, false)
+	st, closeStore, err := env.storeOf(*dir, func() (*store.Store, error) { return openSilenceStore(*dir, false) })
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
 	now := time.Now()
 	sil.CreatedBy, sil.StartsAt, sil.EndsAt = *by, now, now.Add(d)
 	got, created, err := st.AddSilence(ctx, sil)
@@ -99,11 +99,11 @@ func silenceList(ctx context.Context, env *env, args []string) error {
 	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	st, err := openSilenceStore(*dir, true)
+	st, closeStore, err := env.storeOf(*dir, func() (*store.Store, error) { return openSilenceStore(*dir, true) })
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
 	sils, err := st.Silences(ctx)
 	if err != nil {
 		return err
@@ -168,11 +168,11 @@ func silenceExpire(ctx context.Context, env *env, args []string) error {
 	if strings.TrimSpace(*by) == "" {
 		return fmt.Errorf("%w: silence expire needs --by (who expires it)", errUsage)
 	}
-	st, err := openSilenceStore(*dir, false)
+	st, closeStore, err := env.storeOf(*dir, func() (*store.Store, error) { return openSilenceStore(*dir, false) })
 	if err != nil {
 		return err
 	}
-	defer st.Close()
+	defer closeStore()
 	var errs []error
 	for _, id := range ids {
 		s, err := st.ExpireSilence(ctx, id, *by)
@@ -189,16 +189,12 @@ func silenceExpire(ctx context.Context, env *env, args []string) error {
 }
 
 // openSilenceStore opens the store of a data directory. A running daemon holds it: the
-// error then says how to mute meanwhile.
+// command then runs in the daemon (see localapi.go).
 func openSilenceStore(dir string, readOnly bool) (*store.Store, error) {
 	if _, err := os.Stat(dir); err != nil {
 		return nil, fmt.Errorf("data directory %s: %w (silences live in the daemon's --data-dir)", dir, err)
 	}
-	st, err := store.Open(filepath.Join(dir, "kizuki.db"), store.Options{ReadOnly: readOnly})
-	if errors.Is(err, store.ErrLocked) {
-		return nil, fmt.Errorf("%w\nwhile the daemon runs, mute an author from a Slack alert (Mute author), or stop the daemon for a moment", err)
-	}
-	return st, err
+	return store.Open(filepath.Join(dir, "kizuki.db"), store.Options{ReadOnly: readOnly})
 }
 
 // silenceTime shows a time in the local zone, to the minute.
