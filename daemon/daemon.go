@@ -271,6 +271,13 @@ func Run(ctx context.Context, opt Options) error {
 			cancel()
 			log.Info("daemon stopped")
 			return nil
+		case <-opt.Pipeline.Enqueued():
+			// New alerts: deliver now rather than at the next tick.
+			if opt.Deliver != nil {
+				if _, err := opt.Deliver.DrainOnce(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("delivery", "err", err)
+				}
+			}
 		case <-tick.C:
 			if opt.Deliver != nil {
 				if _, err := opt.Deliver.DrainOnce(ctx); err != nil && ctx.Err() == nil {

@@ -101,3 +101,28 @@ func TestRunRejectsABadSchedule(t *testing.T) {
 		t.Fatalf("err = %v", err)
 	}
 }
+
+func TestRunDeliversAsSoonAsAPollEnqueues(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, kumo, time.Now())
+	src := &fakeSource{name: "fake", page: listener.Page{Cursor: "c1", Posts: []post.Post{
+		{ID: "x:1", Platform: "x", Text: "Kumo Mobile is a scam, calling a lawyer", CreatedAt: time.Now(), Author: post.Author{Handle: "a"}},
+	}}}
+	drain := &countingDrainer{}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		// The tick is an hour away: only the poll's signal can bring a delivery.
+		done <- Run(ctx, Options{Pipeline: e.p, Jobs: []Job{{Source: src, Schedule: "@every 1h"}}, Deliver: drain, DeliverEvery: time.Hour})
+	}()
+	// A bound against a hang, not a performance assertion.
+	for deadline := time.Now().Add(30 * time.Second); drain.n.Load() == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the alert enqueued by the poll at start was not delivered before the tick")
+		}
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+}

@@ -76,6 +76,19 @@ type Pipeline struct {
 	timeout   time.Duration
 	group     time.Duration
 	incidents Incidents
+	// enqueued is signalled (without blocking) when a poll put messages into the outbox,
+	// so that delivery starts at once instead of at the next tick.
+	enqueued chan struct{}
+}
+
+// Enqueued is signalled when a poll put messages into the outbox.
+func (p *Pipeline) Enqueued() <-chan struct{} { return p.enqueued }
+
+func (p *Pipeline) signalEnqueued() {
+	select {
+	case p.enqueued <- struct{}{}:
+	default: // a delivery is already due
+	}
 }
 
 // Incidents is incident mode, as the pipeline uses it; *watch.Watch is one.
@@ -119,6 +132,7 @@ func NewPipeline(opt PipelineOptions) *Pipeline {
 		timeout:   opt.PerSourceTimeout,
 		group:     opt.GroupWindow,
 		incidents: opt.Incidents,
+		enqueued:  make(chan struct{}, 1),
 	}
 	if p.loc == nil {
 		p.loc = time.UTC
@@ -291,6 +305,9 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 		if fresh[i] {
 			st.New++
 		}
+	}
+	if st.Alerts > 0 {
+		p.signalEnqueued()
 	}
 	return st, budgetErr
 }
