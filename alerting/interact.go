@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
@@ -82,6 +83,11 @@ type InteractionOptions struct {
 	OnChange func(ctx context.Context, c store.Case, actor string)
 	// Logger receives rejected requests and store failures; nil discards.
 	Logger *slog.Logger
+	// HTTPClient answers the clicker through the interaction's response_url; nil means a
+	// client with a 10 s timeout. ResponseURLPrefix is where response URLs may point;
+	// empty means https://hooks.slack.com/.
+	HTTPClient        *http.Client
+	ResponseURLPrefix string
 	// MaxSkew is how far X-Slack-Request-Timestamp may be from Now; zero or less means
 	// 5 minutes. slack-go's verifier also rejects timestamps more than 5 minutes from
 	// the wall clock, so a larger MaxSkew has no effect.
@@ -99,6 +105,9 @@ type Interactions struct {
 	onChange func(ctx context.Context, c store.Case, actor string)
 	log      *slog.Logger
 	maxSkew  time.Duration
+	hc       *http.Client
+	respond  string
+	inflight sync.WaitGroup // answers to clickers
 }
 
 // NewInteractions returns the handler of Slack's interactivity requests.
@@ -125,6 +134,13 @@ func NewInteractions(opt InteractionOptions) *Interactions {
 	}
 	if h.maxSkew <= 0 {
 		h.maxSkew = iaDefaultMaxSkew
+	}
+	h.hc, h.respond = opt.HTTPClient, opt.ResponseURLPrefix
+	if h.hc == nil {
+		h.hc = &http.Client{Timeout: 10 * time.Second}
+	}
+	if h.respond == "" {
+		h.respond = smDefaultResponseURLPrefix
 	}
 	return h
 }
@@ -183,6 +199,9 @@ func (h *Interactions) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		return
 	}
+	// Slack ignores the body of a block action's acknowledgement: the message for the
+	// clicker goes to the response URL. The body carries it too, for other clients.
+	answerClicker(r.Context(), &h.inflight, h.hc, h.log, h.respond, cb.ResponseURL, strings.Join(notes, "\n"))
 	out, err := json.Marshal(iaReply{ResponseType: "ephemeral", Text: strings.Join(notes, "\n")})
 	if err != nil { // cannot happen: a struct of strings and a bool
 		w.WriteHeader(http.StatusInternalServerError)

@@ -30,6 +30,52 @@ type iaTestEnv struct {
 	now   time.Time
 	mu    sync.Mutex
 	calls []store.Case
+	hook  *iaHook
+}
+
+// iaHook is Slack's response_url endpoint: it takes a message for the clicker and
+// answers 200 "ok", as hooks.slack.com does.
+type iaHook struct {
+	srv   *httptest.Server
+	mu    sync.Mutex
+	texts []string
+	got   chan struct{}
+}
+
+func iaNewHook(t *testing.T) *iaHook {
+	h := &iaHook{got: make(chan struct{}, 16)}
+	h.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var m struct {
+			ResponseType string `json:"response_type"`
+			Text         string `json:"text"`
+		}
+		if r.Method != http.MethodPost || json.NewDecoder(r.Body).Decode(&m) != nil || m.ResponseType != "ephemeral" {
+			http.Error(w, "invalid_payload", http.StatusBadRequest)
+			return
+		}
+		h.mu.Lock()
+		h.texts = append(h.texts, r.URL.Path+" "+m.Text)
+		h.mu.Unlock()
+		io.WriteString(w, "ok")
+		h.got <- struct{}{}
+	}))
+	t.Cleanup(h.srv.Close)
+	return h
+}
+
+// client sends every request to the hook, whatever its host: the handler must never
+// reach the real hooks.slack.com from a test.
+func (h *iaHook) client() *http.Client {
+	target, _ := url.Parse(h.srv.URL)
+	return &http.Client{Transport: iaRedirect{target}}
+}
+
+type iaRedirect struct{ to *url.URL }
+
+func (r iaRedirect) RoundTrip(req *http.Request) (*http.Response, error) {
+	req = req.Clone(req.Context())
+	req.URL.Scheme, req.URL.Host = r.to.Scheme, r.to.Host
+	return http.DefaultTransport.RoundTrip(req)
 }
 
 func iaNewEnv(t *testing.T, now time.Time, loc *time.Location, ids ...string) *iaTestEnv {
@@ -44,8 +90,9 @@ func iaNewEnv(t *testing.T, now time.Time, loc *time.Location, ids ...string) *i
 			t.Fatal(err)
 		}
 	}
-	env := &iaTestEnv{st: st, now: now}
+	env := &iaTestEnv{st: st, now: now, hook: iaNewHook(t)}
 	env.h = NewInteractions(InteractionOptions{
+		HTTPClient:    env.hook.client(),
 		SigningSecret: iaTestSecret,
 		Cases:         st,
 		Now:           func() time.Time { return env.now },
@@ -466,6 +513,17 @@ func TestInteractClosedCase(t *testing.T) {
 	}
 	if c := env.caseOf(t, "x:1"); c.Status != store.StatusDismissed {
 		t.Errorf("case became %s", c.Status)
+	}
+	// Slack shows a block action's note only through the response URL.
+	select {
+	case <-env.hook.got:
+	case <-time.After(30 * time.Second): // a bound against a hang
+		t.Fatal("no message to the clicker through the response URL")
+	}
+	env.hook.mu.Lock()
+	defer env.hook.mu.Unlock()
+	if len(env.hook.texts) != 1 || !strings.HasPrefix(env.hook.texts[0], "/actions/T1/1/abc This case is already closed.") {
+		t.Errorf("response URL got %q", env.hook.texts)
 	}
 }
 

@@ -106,7 +106,7 @@ func muteEnv(t *testing.T, now time.Time) (*Interactions, *store.Store) {
 		t.Fatal(err)
 	}
 	h := NewInteractions(InteractionOptions{SigningSecret: iaTestSecret, Cases: st, Mutes: st,
-		Now: func() time.Time { return now }, Location: time.FixedZone("JST", 9*3600)})
+		Now: func() time.Time { return now }, Location: time.FixedZone("JST", 9*3600), HTTPClient: iaNewHook(t).client()})
 	return h, st
 }
 

@@ -172,18 +172,24 @@ func (s *SocketMode) ack(ctx context.Context, evt socketmode.Event) {
 }
 
 // answer sends an ephemeral message to the clicker through the interaction's response
-// URL, in the background so that the next click does not wait for it. The URL is a
-// credential: it is neither logged nor followed outside ResponseURLPrefix.
+// URL, in the background so that the next click does not wait for it.
 func (s *SocketMode) answer(ctx context.Context, responseURL, text string) {
-	if !strings.HasPrefix(responseURL, s.respond) {
-		s.log.WarnContext(ctx, "slack socket mode: no usable response URL for a message to the clicker")
+	answerClicker(ctx, &s.inflight, s.hc, s.log, s.respond, responseURL, text)
+}
+
+// answerClicker posts text to an interaction's response URL as an ephemeral message, in
+// the background (tracked by wg). The URL is a credential: it is neither logged nor
+// followed outside prefix (Slack's https://hooks.slack.com/).
+func answerClicker(ctx context.Context, wg *sync.WaitGroup, hc *http.Client, log *slog.Logger, prefix, responseURL, text string) {
+	if !strings.HasPrefix(responseURL, prefix) {
+		log.WarnContext(ctx, "slack: no usable response URL for a message to the clicker")
 		return
 	}
 	body, err := json.Marshal(iaReply{ResponseType: "ephemeral", Text: text})
 	if err != nil {
 		return
 	}
-	s.inflight.Go(func() {
+	wg.Go(func() {
 		actx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
 		defer cancel()
 		req, err := http.NewRequestWithContext(actx, http.MethodPost, responseURL, bytes.NewReader(body))
@@ -191,15 +197,15 @@ func (s *SocketMode) answer(ctx context.Context, responseURL, text string) {
 			return
 		}
 		req.Header.Set("Content-Type", "application/json; charset=utf-8")
-		resp, err := s.hc.Do(req)
+		resp, err := hc.Do(req)
 		if err != nil {
-			s.log.WarnContext(ctx, "slack socket mode: message to the clicker not sent", "err", redactURLError(err))
+			log.WarnContext(ctx, "slack: message to the clicker not sent", "err", redactURLError(err))
 			return
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 		resp.Body.Close()
 		if resp.StatusCode != http.StatusOK {
-			s.log.WarnContext(ctx, "slack socket mode: message to the clicker refused", "status", resp.StatusCode)
+			log.WarnContext(ctx, "slack: message to the clicker refused", "status", resp.StatusCode)
 		}
 	})
 }
