@@ -3,6 +3,7 @@ package alerting
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -32,10 +33,34 @@ type Sender interface {
 
 // SentChecker is implemented by Senders that can tell whether an outbox key was already
 // posted to channel, so that a send whose outcome was never recorded (a crash between Post
-// and MarkSent, a timeout after Slack accepted the message) is not posted twice.
+// and MarkSent, a timeout after Slack accepted the message) is not posted twice. An error
+// wrapping ErrCheckUnavailable lets the item be posted unchecked; any other holds it.
 type SentChecker interface {
 	AlreadyPosted(ctx context.Context, channel, key string) (ts string, ok bool, err error)
 }
+
+// SentFinder is a SentChecker that can also look inside a reply's thread and no further
+// back than when the item was enqueued; the Deliverer prefers it.
+type SentFinder interface {
+	FindSent(ctx context.Context, q SentQuery) (ts string, ok bool, err error)
+}
+
+// SentQuery is what a SentFinder is asked about one outbox item.
+type SentQuery struct {
+	Channel string
+	Key     string
+	// ThreadTS is the thread a reply was posted in; "" for a message of its own.
+	ThreadTS string
+	// Since is when the item was enqueued: it cannot have been posted earlier. Zero means
+	// unknown.
+	Since time.Time
+}
+
+// ErrCheckUnavailable is wrapped by a SentChecker's error when it cannot look at all (a
+// missing scope, a channel it cannot read) and asking again soon will not help. The
+// Deliverer then posts anyway, logging the error once: an alert never delivered is worse
+// than one posted twice after a crash. Any other error holds the item for a retry.
+var ErrCheckUnavailable = errors.New("cannot check whether the message was already posted")
 
 // DelivererOptions configure a Deliverer. Outbox and Sender are required.
 type DelivererOptions struct {
@@ -95,6 +120,7 @@ type Deliverer struct {
 	outbox   OutboxStore
 	sender   Sender
 	checker  SentChecker // nil if the Sender cannot check
+	finder   SentFinder  // nil if the Sender cannot look in threads and since a time
 	now      func() time.Time
 	sleep    func(context.Context, time.Duration) error
 	log      *slog.Logger
@@ -112,6 +138,8 @@ type Deliverer struct {
 	// unrecorded holds keys posted whose MarkSent failed, with their ts, so that the next
 	// drain records them instead of posting again.
 	unrecorded map[string]string
+	// unchecked holds the texts of ErrCheckUnavailable errors already logged.
+	unchecked map[string]bool
 }
 
 // NewDeliverer returns a Deliverer; see DelivererOptions for defaults.
@@ -130,8 +158,10 @@ func NewDeliverer(opt DelivererOptions) *Deliverer {
 		lastPost:   map[string]time.Time{},
 		holdTill:   map[string]time.Time{},
 		unrecorded: map[string]string{},
+		unchecked:  map[string]bool{},
 	}
 	d.checker, _ = opt.Sender.(SentChecker)
+	d.finder, _ = opt.Sender.(SentFinder)
 	if d.now == nil {
 		d.now = time.Now
 	}
@@ -229,6 +259,7 @@ func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem, latest m
 		return false, d.dlFailed(ctx, it, fmt.Errorf("decode alert: %w", err))
 	}
 	a.Location = d.loc
+	a.Key = it.Key
 	switch a.Kind {
 	case KindAlert, KindNotice:
 	case KindReply, KindUpdate:
@@ -243,16 +274,23 @@ func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem, latest m
 	default:
 		return false, d.dlFailed(ctx, it, fmt.Errorf("unknown message kind %q", a.Kind))
 	}
-	if d.checker != nil && a.Kind != KindUpdate && d.dlMayHavePosted(it) {
-		ts, ok, err := d.checker.AlreadyPosted(ctx, it.Channel, it.Key)
-		if err != nil {
-			if ctx.Err() != nil {
-				return false, ctx.Err()
+	if (d.checker != nil || d.finder != nil) && a.Kind != KindUpdate && d.dlMayHavePosted(it) {
+		ts, ok, err := d.dlAlreadyPosted(ctx, it, &a)
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return false, ctx.Err()
+		case errors.Is(err, ErrCheckUnavailable):
+			// Holding the item until a person fixes the app would hold it forever if
+			// nobody does: post it, and say once that duplicates are possible.
+			if !d.unchecked[err.Error()] {
+				d.unchecked[err.Error()] = true
+				d.log.ErrorContext(ctx, "cannot check whether messages were already posted; posting them anyway, so a crash between post and record may duplicate one until this is fixed",
+					"key", it.Key, "channel", it.Channel, "err", err)
 			}
+		case err != nil:
 			// Posting without knowing could duplicate: treat it as a failed send.
 			return false, d.dlFailed(ctx, it, fmt.Errorf("check whether already posted: %w", err))
-		}
-		if ok {
+		case ok:
 			d.log.InfoContext(ctx, "alert was already posted; recording it", "key", it.Key, "channel", it.Channel, "ts", ts)
 			return true, d.dlRecord(ctx, it, dlRef(&a, ts))
 		}
@@ -272,6 +310,19 @@ func (d *Deliverer) dlDeliver(ctx context.Context, it store.OutboxItem, latest m
 		return false, d.dlFailed(ctx, it, err)
 	}
 	return true, d.dlRecord(ctx, it, dlRef(&a, ts))
+}
+
+// dlAlreadyPosted asks the Sender whether the item was posted: in the thread of a reply and
+// since the item was enqueued, when it can look there.
+func (d *Deliverer) dlAlreadyPosted(ctx context.Context, it store.OutboxItem, a *Alert) (string, bool, error) {
+	if d.finder == nil {
+		return d.checker.AlreadyPosted(ctx, it.Channel, it.Key)
+	}
+	q := SentQuery{Channel: it.Channel, Key: it.Key, Since: it.EnqueuedAt}
+	if a.Kind == KindReply {
+		q.ThreadTS = a.ThreadTS
+	}
+	return d.finder.FindSent(ctx, q)
 }
 
 // dlRef is what the outbox records for a sent message: its ts, or for a thread reply the

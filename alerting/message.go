@@ -41,6 +41,10 @@ type Message struct {
 	// ThreadTS is the Slack timestamp of the message sent under ThreadKey. The Deliverer
 	// sets it from the outbox's sent record; it is not stored.
 	ThreadTS string `json:"-"`
+	// Key is the outbox key this message is sent under. The Deliverer sets it from the
+	// item; it is not stored. Slack marks the message with it (see MetadataEventType) so
+	// that a send whose outcome was never recorded can be found instead of posted again.
+	Key string `json:"-"`
 }
 
 // NoticeMessage returns a KindNotice message for the outbox; blocks may be nil.

@@ -8,16 +8,25 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/slack-go/slack"
 )
 
 // Slack delivers alerts to Slack channels with a bot token. It sends one message per call
-// and never retries: the caller (the outbox) decides, with Retryable and RetryAfter.
+// and never retries: the caller (the outbox) decides, with Retryable and RetryAfter. It is
+// a SentFinder: every message it posts carries its outbox key (see sentcheck.go).
 type Slack struct {
 	api *slack.Client
 	log *slog.Logger
+	now func() time.Time
+
+	// mu guards the caches of the sent check.
+	mu    sync.Mutex
+	ids   map[string]string      // channel name without "#" → ID
+	lists map[string]*scListing  // conversation type → how far conversations.list went
+	held  map[string]scHeldError // channel or listing → why it cannot be checked, till when
 }
 
 // SlackOptions configure a Slack notifier.
@@ -32,6 +41,8 @@ type SlackOptions struct {
 	Logger *slog.Logger
 	// HTTPClient sends the requests; nil means a client with a 30 s timeout.
 	HTTPClient *http.Client
+	// Now is the clock, for how long a missing scope is remembered; nil means time.Now.
+	Now func() time.Time
 }
 
 // NewSlack returns a Slack notifier.
@@ -52,14 +63,20 @@ func NewSlack(opt SlackOptions) *Slack {
 	if l == nil {
 		l = slog.New(slog.DiscardHandler)
 	}
-	return &Slack{api: slack.New(opt.Token, opts...), log: l}
+	now := opt.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &Slack{api: slack.New(opt.Token, opts...), log: l, now: now,
+		ids: map[string]string{}, lists: map[string]*scListing{}, held: map[string]scHeldError{}}
 }
 
 // Post sends an outbox message to channel and returns its timestamp, which Update and
 // Reply need. A post alert is its Block Kit layout; a notice or a reply is its Blocks, if
 // set, or else its Text, escaped; a reply goes into the thread at a.ThreadTS; an update
 // replaces the alert at a.ThreadTS and returns that ts. Link previews are off: the post's
-// URL is in a button.
+// URL is in a button. A message with a.Key set (the Deliverer sets it) carries it in its
+// metadata, for FindSent.
 func (s *Slack) Post(ctx context.Context, channel string, a Alert) (ts string, err error) {
 	switch a.Kind {
 	case KindAlert:
@@ -77,15 +94,20 @@ func (s *Slack) Post(ctx context.Context, channel string, a Alert) (ts string, e
 	default:
 		return "", fmt.Errorf("slack: unknown message kind %q", a.Kind)
 	}
-	_, ts, err = s.api.PostMessageContext(ctx, channel,
+	opts := []slack.MsgOption{
 		slack.MsgOptionBlocks(Blocks(a)...),
 		slack.MsgOptionText(FallbackText(a), false),
 		slack.MsgOptionDisableLinkUnfurl(),
 		slack.MsgOptionDisableMediaUnfurl(),
-	)
+	}
+	if a.Key != "" {
+		opts = append(opts, keyMetadata(a.Key))
+	}
+	id, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return "", fmt.Errorf("slack: post alert %s to %s: %w", a.Post.ID, channel, err)
 	}
+	s.rememberChannel(channel, id)
 	s.log.DebugContext(ctx, "slack alert posted", "post", a.Post.ID, "channel", channel, "ts", ts)
 	return ts, nil
 }
@@ -110,10 +132,14 @@ func (s *Slack) postMessage(ctx context.Context, channel, threadTS string, a Ale
 	if threadTS != "" {
 		opts = append(opts, slack.MsgOptionTS(threadTS))
 	}
-	_, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
+	if a.Key != "" {
+		opts = append(opts, keyMetadata(a.Key))
+	}
+	id, ts, err := s.api.PostMessageContext(ctx, channel, opts...)
 	if err != nil {
 		return "", fmt.Errorf("slack: post %s to %s: %w", a.Kind, channel, err)
 	}
+	s.rememberChannel(channel, id)
 	s.log.DebugContext(ctx, "slack message posted", "kind", a.Kind, "channel", channel, "thread", threadTS, "ts", ts)
 	return ts, nil
 }
