@@ -36,6 +36,8 @@ http:
   #allow_remote: false
 
 # Slack alerts. Without this section, alerts are printed in the terminal.
+# Bot scopes: chat:write; channels:history and groups:history (so a crash never
+# posts an alert twice); channels:read and groups:read when channels are names.
 slack:
   bot_token: ${KIZUKI_SLACK_BOT_TOKEN}
   # The signing secret verifies interactions sent to the Request URL.
