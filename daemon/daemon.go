@@ -147,16 +147,18 @@ func Run(ctx context.Context, opt Options) error {
 			met.fetched.WithLabelValues(name).Add(float64(st.Fetched))
 			met.newPosts.WithLabelValues(name).Add(float64(st.New))
 			met.alerts.WithLabelValues(name).Add(float64(st.Alerts))
+			attrs := []any{"source", name, "fetched", st.Fetched, "new", st.New, "alerts", st.Alerts, "held", st.Held}
 			if b, ok := src.(listener.Budgeted); ok {
 				if n, limited := b.Remaining(); limited {
 					met.budget.WithLabelValues(name).Set(float64(n))
+					attrs = append(attrs, "budget_left", n)
 				}
 			}
 			if err != nil {
 				met.errors.WithLabelValues(name).Inc()
-				log.Warn("poll failed", "source", name, "err", err)
+				log.Warn("poll failed", append(attrs, "err", err)...)
 			} else {
-				log.Info("polled", "source", name, "fetched", st.Fetched, "new", st.New, "alerts", st.Alerts, "held", st.Held)
+				log.Info("polled", attrs...)
 			}
 			if ctx.Err() != nil {
 				return // a poll cut short by shutdown says nothing about the source
