@@ -9,8 +9,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 	"testing/fstest"
+	"time"
 
 	"github.com/kizuki-dev/kizuki/config"
 	"github.com/kizuki-dev/kizuki/listener"
