@@ -127,7 +127,21 @@ func (s *Store) MarkSent(ctx context.Context, key, ref string) error {
 
 // MarkFailed records a failed delivery: one more attempt, the error, and when to retry.
 func (s *Store) MarkFailed(ctx context.Context, key, errText string, retryAt time.Time) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
+	err := s.updatePending(ctx, key, func(it *OutboxItem) {
+		it.Attempts++
+		it.LastError = errText
+		it.NotBefore = retryAt.UTC()
+	})
+	if err != nil {
+		return fmt.Errorf("mark %s failed: %w", key, err)
+	}
+	return nil
+}
+
+// updatePending changes the pending item of key in place, in one transaction; an unknown
+// or sent key is ErrNotFound.
+func (s *Store) updatePending(ctx context.Context, key string, change func(*OutboxItem)) error {
+	return s.update(ctx, func(tx *bolt.Tx) error {
 		outbox, keys, _, err := outboxBuckets(tx)
 		if err != nil {
 			return err
@@ -144,15 +158,9 @@ func (s *Store) MarkFailed(ctx context.Context, key, errText string, retryAt tim
 		if err := json.Unmarshal(v, &it); err != nil {
 			return fmt.Errorf("outbox item %x: %w", seq, err)
 		}
-		it.Attempts++
-		it.LastError = errText
-		it.NotBefore = retryAt.UTC()
+		change(&it)
 		return putJSON(outbox, seq, it)
 	})
-	if err != nil {
-		return fmt.Errorf("mark %s failed: %w", key, err)
-	}
-	return nil
 }
 
 // OutboxDepth is the number of items not yet sent, due or not.

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -59,27 +58,7 @@ func (s *Store) OutboxPending(ctx context.Context, key string) (bool, error) {
 // or recording an error: for an item that waits on another one, not for a failed send. An
 // unknown or sent key is ErrNotFound.
 func (s *Store) Postpone(ctx context.Context, key string, until time.Time) error {
-	err := s.update(ctx, func(tx *bolt.Tx) error {
-		outbox, keys, _, err := outboxBuckets(tx)
-		if err != nil {
-			return err
-		}
-		seq := bytes.Clone(keys.Get([]byte(key)))
-		if seq == nil {
-			return ErrNotFound
-		}
-		v := outbox.Get(seq)
-		if v == nil {
-			return fmt.Errorf("index points at missing item %x", seq)
-		}
-		var it OutboxItem
-		if err := json.Unmarshal(v, &it); err != nil {
-			return fmt.Errorf("outbox item %x: %w", seq, err)
-		}
-		it.NotBefore = until.UTC()
-		return putJSON(outbox, seq, it)
-	})
-	if err != nil {
+	if err := s.updatePending(ctx, key, func(it *OutboxItem) { it.NotBefore = until.UTC() }); err != nil {
 		return fmt.Errorf("postpone %s: %w", key, err)
 	}
 	return nil
