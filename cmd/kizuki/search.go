@@ -27,18 +27,10 @@ func cmdSearch(ctx context.Context, env *env, args []string) error {
 	limit := fs.Int("limit", 20, "how many results (at most 1000)")
 	sortBy := fs.String("sort", "newest", "newest or best")
 	format := fs.String("format", "table", "table (for people) or jsonl (posts, as replay reads them)")
-	// Flags may follow the query: parse, take the query, parse the rest.
-	var queryParts []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		queryParts = append(queryParts, fs.Arg(0))
-		rest = fs.Args()[1:]
+	// Flags may follow the query.
+	queryParts, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
 	if *format != "table" && *format != "jsonl" {
 		return fmt.Errorf("%w: --format is table or jsonl, not %q", errUsage, *format)
@@ -52,7 +44,6 @@ func cmdSearch(ctx context.Context, env *env, args []string) error {
 	now := time.Now()
 	req := index.Request{Query: strings.Join(queryParts, " "), Brand: *brand, Category: *category, Platform: *platform,
 		Limit: *limit, Sort: *sortBy, Highlight: *format == "table"}
-	var err error
 	if req.Since, err = parseWhen(*since, now); err != nil {
 		return fmt.Errorf("%w: --since: %v", errUsage, err)
 	}
@@ -163,4 +154,20 @@ func parseWhen(s string, now time.Time) (time.Time, error) {
 		}
 	}
 	return time.Time{}, fmt.Errorf("%q: use a duration (7d, 12h, 30m) or a date (2026-11-20, 2026-11-20T09:00)", s)
+}
+
+// parseInterspersed parses flags that may come before, between or after the
+// positional arguments, which it returns in order.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }

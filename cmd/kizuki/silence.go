@@ -150,17 +150,9 @@ func silenceExpire(ctx context.Context, env *env, args []string) error {
 	dir := fs.String("data-dir", defaultDataDir, "data directory of the daemon")
 	by := fs.String("by", os.Getenv("USER"), "who expires it (default: $USER)")
 	// Flags may follow the ids.
-	var ids []string
-	rest := args
-	for {
-		if err := fs.Parse(rest); err != nil {
-			return fmt.Errorf("%w: %v", errUsage, err)
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		ids = append(ids, fs.Arg(0))
-		rest = fs.Args()[1:]
+	ids, err := parseInterspersed(fs, args)
+	if err != nil {
+		return err
 	}
 	if len(ids) == 0 {
 		return fmt.Errorf("%w: silence expire needs the id of a silence (kizuki silence list shows them)", errUsage)
