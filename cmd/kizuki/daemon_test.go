@@ -165,3 +165,37 @@ func TestCommandsRunThroughTheDaemon(t *testing.T) {
 		t.Errorf("silence list without the daemon: code %d, %s", code, errs)
 	}
 }
+
+// TestRunRefusesABadConfigAtStart: the daemon does not start on an unknown key, a bad
+// cron spec or a missing secret, and says file:line for each.
+func TestRunRefusesABadConfigAtStart(t *testing.T) {
+	t.Setenv("KIZUKI_X_BEARER_TOKEN", "")
+	dir := t.TempDir()
+	rulesDir, err := filepath.Abs("testdata/rules")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := filepath.Join(dir, "kizuki.yaml")
+	body := "data_dir: " + filepath.Join(dir, "data") + "\nrules: [" + rulesDir + "]\nretension: {posts: 30d}\nsources:\n" +
+		"  - {type: hackernews, schedule: \"*/5 * * *\"}\n" +
+		"  - {type: x, bearer_token: \"${KIZUKI_X_BEARER_TOKEN}\"}\n"
+	if err := os.WriteFile(cfg, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errs := kizuki(t, "", "run", "--config", cfg)
+	if code != 1 {
+		t.Fatalf("code %d, want 1; out %q", code, out)
+	}
+	for _, want := range []string{
+		`kizuki.yaml:3: unknown key "retension"`, `did you mean "retention"`,
+		"kizuki.yaml:5: sources[0].schedule",
+		"kizuki.yaml:6: environment variable KIZUKI_X_BEARER_TOKEN is not set",
+	} {
+		if !strings.Contains(errs, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errs)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(dir, "data")); !os.IsNotExist(err) {
+		t.Errorf("a refused config created the data directory (%v)", err)
+	}
+}
