@@ -20,6 +20,12 @@ const (
 	mixedPraiseBar = 30
 	// exclaimBonus is added to the leading category of a post with "!".
 	exclaimBonus = 15
+	// exclaimLean is what an exclamation says alone, in a post that is not
+	// addressed to anyone and asks nothing ("See you all tomorrow!"):
+	// enthusiasm, so positive, enough for the tone reading (toneBar) and
+	// far from any alert threshold. Addressed to someone ("@airline get
+	// me home!") it is as often a demand, so it says nothing there.
+	exclaimLean = toneBar
 	// maxHitsPerSignal bounds how many distinct terms of one signal count.
 	maxHitsPerSignal = 3
 	// negationWindow is how many words before an English term a negator
@@ -208,6 +214,9 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		if i >= 0 {
 			sc[i] += exclaimBonus
 			*reasons = append(*reasons, fmt.Sprintf("exclamation → %s +%d", []rules.Category{rules.Actionable, rules.Risky, rules.Positive}[i], exclaimBonus))
+		} else if !worded[0] && !worded[1] && !strings.Contains(text, "?") && !s.addressed() {
+			sc[positiveIndex] += exclaimLean
+			*reasons = append(*reasons, fmt.Sprintf("exclamation without words, addressed to no one → positive +%d", exclaimLean))
 		}
 	}
 	negative := sc[0] + sc[1]
@@ -239,6 +248,12 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		sc[i] = max(0, min(100, sc[i]))
 	}
 	return sc
+}
+
+// addressed reports a post written to someone: a reply, or a text that
+// opens with an @-mention.
+func (s *scratch) addressed() bool {
+	return s.p.ReplyTo != "" || strings.HasPrefix(strings.TrimSpace(s.text.Norm), "@")
 }
 
 // negated reports whether a signal hit is negated: for Japanese by the

@@ -47,7 +47,7 @@ func TestQuality(t *testing.T) {
 	// the side its scores lean to); the others by category, as alerts go.
 	sets := []dataset{
 		{file: "tweeteval_sentiment_en.jsonl", classes: []string{"negative", "neutral", "positive"},
-			gold: func(e Example) string { return e.Label }, pred: Sentiment, metric: "macro-recall", floor: 61.6,
+			gold: func(e Example) string { return e.Label }, pred: Sentiment, metric: "macro-recall", floor: 62.3,
 			sentiment: true, halves: true},
 		{file: "complaints_en.jsonl", classes: []string{"complaint", "other"},
 			gold: func(e Example) string {
@@ -72,7 +72,7 @@ func TestQuality(t *testing.T) {
 					return ""
 				}
 				return e.Label
-			}, pred: Sentiment, metric: "macro-recall", floor: 55.1, sentiment: true},
+			}, pred: Sentiment, metric: "macro-recall", floor: 56.1, sentiment: true},
 		{file: "japanese_toxicity_ja.jsonl", classes: []string{"toxic", "other"},
 			gold: func(e Example) string {
 				switch e.Label {
