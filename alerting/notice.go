@@ -13,6 +13,7 @@ import (
 
 	"github.com/slack-go/slack"
 
+	"github.com/kizuki-dev/kizuki/matcher"
 	"github.com/kizuki-dev/kizuki/post"
 )
 
@@ -181,7 +182,7 @@ func noticePostLine(p NoticePost, loc *time.Location) string {
 		fmt.Fprintf(&b, "`%s %d` ", strings.ToUpper(Escape(p.Category)), p.Score)
 	}
 	b.WriteString(bold(Escape("@" + p.Post.Author.Handle)))
-	fmt.Fprintf(&b, " (%s followers)", human(p.Post.Author.Followers))
+	fmt.Fprintf(&b, " (%s followers)", matcher.HumanCount(p.Post.Author.Followers))
 	if !p.Post.CreatedAt.IsZero() {
 		b.WriteString(" · " + p.Post.CreatedAt.In(loc).Format("1/2 15:04"))
 	}

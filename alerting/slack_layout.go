@@ -180,7 +180,7 @@ func authorLine(au *post.Author) string {
 		b.WriteString(bold(Escape(au.Name)) + " ")
 	}
 	b.WriteString(Escape("@" + au.Handle))
-	fmt.Fprintf(&b, " · %s followers", human(au.Followers))
+	fmt.Fprintf(&b, " · %s followers", matcher.HumanCount(au.Followers))
 	return b.String()
 }
 

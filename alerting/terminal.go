@@ -61,7 +61,7 @@ func (t *Terminal) Notify(p *post.Post, d *matcher.Decision) error {
 	if p.Author.Name != "" {
 		author = Clean(p.Author.Name) + " " + author
 	}
-	fmt.Fprintf(&b, "  %s (%s followers)\n", author, human(p.Author.Followers))
+	fmt.Fprintf(&b, "  %s (%s followers)\n", author, matcher.HumanCount(p.Author.Followers))
 	ctx := p.Context
 	if len(ctx) > 2 {
 		fmt.Fprintf(&b, "  %s\n", t.paint(ansiDim, fmt.Sprintf("┆ … %d earlier posts in the thread", len(ctx)-2)))
@@ -186,14 +186,4 @@ func Truncate(s string, n int) string {
 	}
 	r := []rune(s)
 	return string(r[:n-1]) + "…"
-}
-
-func human(n int) string {
-	switch {
-	case n >= 1_000_000:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 10_000:
-		return fmt.Sprintf("%dk", n/1000)
-	}
-	return fmt.Sprint(n)
 }

@@ -224,7 +224,7 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		for _, st := range reachSteps {
 			if s.p.Author.Followers >= st.followers {
 				sc[1] += st.bonus
-				*reasons = append(*reasons, fmt.Sprintf("%s followers → risky +%d", human(s.p.Author.Followers), st.bonus))
+				*reasons = append(*reasons, fmt.Sprintf("%s followers → risky +%d", HumanCount(s.p.Author.Followers), st.bonus))
 				break
 			}
 		}
@@ -232,7 +232,7 @@ func (m *Matcher) score(s *scratch, cr *compiledRule, reasons *[]string) [3]int 
 		for _, st := range spreadSteps {
 			if shares >= st.shares {
 				sc[1] += st.bonus
-				*reasons = append(*reasons, fmt.Sprintf("%s reposts and quotes → risky +%d", human(shares), st.bonus))
+				*reasons = append(*reasons, fmt.Sprintf("%s reposts and quotes → risky +%d", HumanCount(shares), st.bonus))
 				break
 			}
 		}
@@ -324,8 +324,9 @@ func clip(s string, n int) string {
 	return string(r[:n]) + "…"
 }
 
-// human formats counts as people say them: 950, 12k, 1.2M.
-func human(n int) string {
+// HumanCount formats counts as people say them: 950, 1.2k, 12k, 1.2M. Reasons and alerts
+// use it alike, so "12k followers" reads the same everywhere.
+func HumanCount(n int) string {
 	switch {
 	case n >= 1_000_000:
 		return strings.TrimSuffix(fmt.Sprintf("%.1f", float64(n)/1e6), ".0") + "M"
