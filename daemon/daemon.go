@@ -141,7 +141,7 @@ func Run(ctx context.Context, opt Options) error {
 				return
 			}
 			start := time.Now()
-			st, err := opt.Pipeline.PollOnce(ctx, src)
+			st, err := opt.Pipeline.pollWhileMore(ctx, src, 0)
 			name := src.Name()
 			met.duration.WithLabelValues(name).Observe(time.Since(start).Seconds())
 			met.fetched.WithLabelValues(name).Add(float64(st.Fetched))

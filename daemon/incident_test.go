@@ -142,3 +142,39 @@ func TestThreadsOfTheRiskiestPostsAreFetchedFirstOnABudget(t *testing.T) {
 		t.Errorf("order without a budget %v", got)
 	}
 }
+
+// pagedSource serves its posts a page at a time, saying More until the last.
+type pagedSource struct {
+	fakeSource
+	all  []post.Post
+	size int
+}
+
+func (s *pagedSource) Search(_ context.Context, _ listener.Query, cursor string) (listener.Page, error) {
+	from := 0
+	if cursor != "" {
+		fmt.Sscan(cursor, &from)
+	}
+	to := min(from+s.size, len(s.all))
+	return listener.Page{Posts: s.all[from:to], Cursor: fmt.Sprint(to), More: to < len(s.all)}, nil
+}
+
+func TestPollTakesEveryPageASourceHasAtHand(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	e := newEnv(t, kumo, time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC))
+	var all []post.Post
+	for i := range 250 {
+		all = append(all, mkPost(fmt.Sprint(i), "Kumo Mobile signal is gone again"))
+	}
+	src := &pagedSource{fakeSource: fakeSource{name: "backfill"}, all: all, size: 40}
+	if errs := e.p.PollAll(ctx, []listener.Source{src}); errs["backfill"] != nil {
+		t.Fatal(errs["backfill"])
+	}
+	if n, _ := e.st.CountPosts(); n != 250 {
+		t.Errorf("%d posts recorded after one poll, want all 250", n)
+	}
+	if cur, _ := e.st.Cursor(ctx, "backfill"); cur != "250" {
+		t.Errorf("cursor %q, want 250", cur)
+	}
+}

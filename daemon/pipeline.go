@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"slices"
 	"strings"
 	"sync"
@@ -49,7 +50,7 @@ type PipelineOptions struct {
 	// Query returns what sources search for, from the current rules; nil means
 	// an empty query.
 	Query func() listener.Query
-	// PerSourceTimeout bounds one source's poll in PollAll; zero or less means 2 minutes.
+	// PerSourceTimeout bounds each page of a source's poll in PollAll; zero or less means 2 minutes.
 	PerSourceTimeout time.Duration
 	// GroupWindow, if positive, groups an author's posts: an alerting post written within
 	// GroupWindow of the post of the author's open alert about the same brand (for the
@@ -111,6 +112,8 @@ type Stats struct {
 	Grouped int
 	// Diverted counts the alerts that went into an open surge's thread (incident mode).
 	Diverted int
+	// More says the source has more at hand (a page limit): poll it again at once.
+	More bool
 	// Silenced counts alerting posts that a silence kept from Slack (recorded all the same).
 	Silenced int
 	// Resolved counts cases closed because a brand account replied in their thread.
@@ -201,6 +204,7 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 		budgetErr = fmt.Errorf("poll %s: search since %q: %w (the %d posts read are recorded)", name, cursor, err, len(page.Posts))
 	}
 	st.Fetched = len(page.Posts)
+	st.More = page.More && budgetErr == nil
 
 	posts, err := p.unseen(ctx, page.Posts)
 	if err != nil {
@@ -221,8 +225,8 @@ func (p *Pipeline) PollOnce(ctx context.Context, src listener.Source) (Stats, er
 		loaded   bool
 	)
 	now := p.now()
+	decideAll(m, posts, decs)
 	for i := range posts {
-		decs[i] = m.Decide(&posts[i])
 		if decs[i].Alert {
 			if !loaded {
 				if silences, err = p.store.ActiveSilences(ctx, now); err != nil {
@@ -357,6 +361,29 @@ func (p *Pipeline) addThread(ctx context.Context, src listener.Source, pt *post.
 		thread[i].Context = nil // context posts carry no context of their own
 	}
 	pt.Context = thread
+}
+
+// decideAll decides a page on every core: Japanese morphology makes deciding the
+// costly part of a large page (a backfill file).
+func decideAll(m *matcher.Matcher, posts []post.Post, decs []matcher.Decision) {
+	workers := min(runtime.GOMAXPROCS(0), len(posts)/64+1)
+	if workers <= 1 {
+		for i := range posts {
+			decs[i] = m.Decide(&posts[i])
+		}
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (len(posts) + workers - 1) / workers
+	for lo := 0; lo < len(posts); lo += chunk {
+		hi := min(lo+chunk, len(posts))
+		wg.Go(func() {
+			for i := lo; i < hi; i++ {
+				decs[i] = m.Decide(&posts[i])
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // threadOrder is the order in which the posts' threads are fetched. A source on a
@@ -659,6 +686,36 @@ func (b *brandAccounts) is(handle string) bool {
 	return v
 }
 
+// maxPagesPerPoll bounds the pages one poll takes from a source that keeps saying More,
+// so that a runaway source cannot hold its poll forever.
+const maxPagesPerPoll = 10000
+
+// pollWhileMore polls src until it has nothing more at hand, and sums the stats. Each
+// page, not the whole, gets perPage (zero: no bound of its own).
+func (p *Pipeline) pollWhileMore(ctx context.Context, src listener.Source, perPage time.Duration) (Stats, error) {
+	var sum Stats
+	for range maxPagesPerPoll {
+		pctx, cancel := ctx, context.CancelFunc(func() {})
+		if perPage > 0 {
+			pctx, cancel = context.WithTimeout(ctx, perPage)
+		}
+		st, err := p.PollOnce(pctx, src)
+		cancel()
+		sum.Fetched += st.Fetched
+		sum.New += st.New
+		sum.Alerts += st.Alerts
+		sum.Held += st.Held
+		sum.Grouped += st.Grouped
+		sum.Diverted += st.Diverted
+		sum.Silenced += st.Silenced
+		sum.Resolved += st.Resolved
+		if err != nil || !st.More || ctx.Err() != nil {
+			return sum, err
+		}
+	}
+	return sum, nil
+}
+
 // PollAll polls every source at once, each within PerSourceTimeout, and
 // returns each source's error by name (nil for a source that succeeded). One
 // failing or slow source does not stop the others; PollAll returns when every
@@ -681,9 +738,7 @@ func (p *Pipeline) PollAll(ctx context.Context, sources []listener.Source) map[s
 	for _, src := range run {
 		name := src.Name()
 		wg.Go(func() {
-			sctx, cancel := context.WithTimeout(ctx, p.timeout)
-			defer cancel()
-			st, err := p.PollOnce(sctx, src)
+			st, err := p.pollWhileMore(ctx, src, p.timeout)
 			if err != nil {
 				p.log.ErrorContext(ctx, "poll failed", "source", name, "err", err)
 			} else {

@@ -19,7 +19,13 @@ type FileOptions struct {
 	Path    string    // a JSON Lines file; "-" reads Stdin
 	Stdin   io.Reader // default os.Stdin
 	SkipBad bool      // skip (and count) bad lines instead of failing
+	// PageSize bounds the posts one Search returns (default 2,000), so that a large
+	// backfill file is taken in pages of bounded memory; Page.More says there is more.
+	PageSize int
 }
+
+// defaultFilePage: a few seconds of work per page, a few MB of memory.
+const defaultFilePage = 2000
 
 // File is a source reading posts from a JSON Lines file, one post per line
 // in the form of package post, as another tool (or a test) writes them.
@@ -58,6 +64,9 @@ func NewFile(opt FileOptions) *File {
 	}
 	if opt.Stdin == nil {
 		opt.Stdin = os.Stdin
+	}
+	if opt.PageSize <= 0 {
+		opt.PageSize = defaultFilePage
 	}
 	return &File{opt: opt, lineAt: -1}
 }
@@ -118,6 +127,10 @@ func (f *File) Search(ctx context.Context, q Query, cursor string) (Page, error)
 		if err := ctx.Err(); err != nil {
 			f.lineAt, f.lineNo = off, line
 			return Page{Posts: posts, Cursor: strconv.FormatInt(off, 10)}, err
+		}
+		if len(posts) >= f.opt.PageSize {
+			f.lineAt, f.lineNo = off, line
+			return Page{Posts: posts, Cursor: strconv.FormatInt(off, 10), More: off < info.Size()}, nil
 		}
 		b, n, complete, err := readLine(br)
 		if err != nil {

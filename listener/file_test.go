@@ -210,3 +210,35 @@ func TestFileLongLine(t *testing.T) {
 		t.Errorf("strict long line: %v", err)
 	}
 }
+
+func TestFilePages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "posts.jsonl")
+	fileAppend(t, path, fileLine("x:1", "one")+fileLine("x:2", "two")+"\n"+fileLine("x:3", "three")+fileLine("x:4", "four")+fileLine("x:5", "five"))
+	src := NewFile(FileOptions{Path: path, PageSize: 2})
+	ctx := context.Background()
+	var got []string
+	cursor := ""
+	for i := 0; ; i++ {
+		page, err := src.Search(ctx, Query{}, cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, fileIDs(page.Posts))
+		cursor = page.Cursor
+		if !page.More {
+			break
+		}
+		if i > 10 {
+			t.Fatal("More never ends")
+		}
+	}
+	if strings.Join(got, "|") != "x:1,x:2|x:3,x:4|x:5" {
+		t.Errorf("pages %q", got)
+	}
+	// Exactly a page left: the last full page may say More, the next one is empty.
+	fileAppend(t, path, fileLine("x:6", "six")+fileLine("x:7", "seven"))
+	page, err := src.Search(ctx, Query{}, cursor)
+	if err != nil || fileIDs(page.Posts) != "x:6,x:7" || page.More {
+		t.Errorf("last page %q, more %v, %v", fileIDs(page.Posts), page.More, err)
+	}
+}

@@ -32,6 +32,9 @@ type Query struct {
 type Page struct {
 	Posts  []post.Post
 	Cursor string
+	// More says the source stopped at a page limit with more at hand: the poller may
+	// ask again at once instead of waiting for the next tick (a backfill file).
+	More bool
 }
 
 // Source is one platform. Implementations are safe for use by one poller
