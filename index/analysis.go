@@ -22,6 +22,10 @@ const (
 	TokenizerName       = "kizuki_tokenizer"
 	AnalyzerName        = "kizuki"
 	KeywordAnalyzerName = "kizuki_keyword"
+	// RangeAnalyzerName analyzes the integer fields (score, followers,
+	// created_at in seconds): a decimal integer becomes its range terms
+	// (ranges.go).
+	RangeAnalyzerName = "kizuki_range"
 )
 
 // ja is the process's Japanese analyzer for the index: the IPA dictionary
@@ -46,6 +50,10 @@ func init() {
 				return nil, err
 			}
 			return &analysis.DefaultAnalyzer{Tokenizer: tok, TokenFilters: []analysis.TokenFilter{latinOnly{stem}}}, nil
+		}))
+	must(registry.RegisterAnalyzer(RangeAnalyzerName,
+		func(map[string]any, *registry.Cache) (analysis.Analyzer, error) {
+			return &analysis.DefaultAnalyzer{Tokenizer: rangeTokenizer{}}, nil
 		}))
 	must(registry.RegisterAnalyzer(KeywordAnalyzerName,
 		func(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {

@@ -12,6 +12,8 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -20,7 +22,6 @@ import (
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
-	"github.com/blevesearch/bleve/v2/search/query"
 	bolt "go.etcd.io/bbolt"
 )
 
@@ -28,10 +29,12 @@ import (
 // the mapping or the analysis changes: an older index then fails to open
 // with ErrNotIndex instead of silently answering queries wrongly.
 const (
-	indexVersion    = "1"
+	indexVersion    = "2"
 	versionKey      = "kizuki_index_version"
 	defaultBatch    = 1000
 	defaultLockWait = 5 * time.Second
+	// parallelBatches is how many batches Index writes at once.
+	parallelBatches = 2
 )
 
 // ErrNotIndex is returned by Open for a directory that does not hold a
@@ -345,16 +348,10 @@ func newMapping() *mapping.IndexMappingImpl {
 		f.Store, f.IncludeInAll, f.DocValues = false, false, false
 		return f
 	}
-	number := func() *mapping.FieldMapping {
-		f := mapping.NewNumericFieldMapping()
-		f.Store, f.IncludeInAll = false, false
-		return f
-	}
-	date := mapping.NewDateTimeFieldMapping()
-	// A datetime is indexed as 16 terms (one per precision step) for range
-	// queries; sorting on it would decode all 16 per hit, so sorting uses
-	// ts, one term, instead: 2-3x faster searches sorted by date.
-	date.Store, date.IncludeInAll, date.DocValues = false, false, false
+	// Numbers and dates are integers whose terms rangeQuery and dateQuery
+	// search (ranges.go); created_at is in seconds, and sorting by date
+	// uses ts, one term to the nanosecond.
+	integer := func() *mapping.FieldMapping { return keyword(RangeAnalyzerName) }
 	sortTime := keyword("keyword")
 	sortTime.DocValues = true
 	stored := mapping.NewTextFieldMapping()
@@ -370,9 +367,9 @@ func newMapping() *mapping.IndexMappingImpl {
 	for _, f := range []string{fTagged, fInConversation, fAlert} {
 		dm.AddFieldMappingsAt(f, boolean())
 	}
-	dm.AddFieldMappingsAt(fScore, number())
-	dm.AddFieldMappingsAt(fFollowers, number())
-	dm.AddFieldMappingsAt(fCreatedAt, date)
+	dm.AddFieldMappingsAt(fScore, integer())
+	dm.AddFieldMappingsAt(fFollowers, integer())
+	dm.AddFieldMappingsAt(fCreatedAt, integer())
 	dm.AddFieldMappingsAt(fDoc, stored)
 	dm.AddFieldMappingsAt(fSortTime, sortTime)
 	dm.AddSubDocumentMapping("_all", mapping.NewDocumentDisabledMapping())
@@ -387,22 +384,22 @@ func newMapping() *mapping.IndexMappingImpl {
 
 // record is what Bleve indexes for a Doc; json tags name the fields.
 type record struct {
-	ID             string    `json:"id"`
-	Platform       string    `json:"platform"`
-	Brand          string    `json:"brand"`
-	Category       string    `json:"category"`
-	Author         string    `json:"author"`
-	Lang           string    `json:"lang"`
-	Text           string    `json:"text"`
-	Context        []string  `json:"context"`
-	Tagged         bool      `json:"tagged"`
-	InConversation bool      `json:"in_conversation"`
-	Alert          bool      `json:"alert"`
-	Score          float64   `json:"score"`
-	Followers      float64   `json:"followers"`
-	CreatedAt      time.Time `json:"created_at"`
-	SortTime       string    `json:"ts"`
-	Doc            string    `json:"doc"`
+	ID             string   `json:"id"`
+	Platform       string   `json:"platform"`
+	Brand          string   `json:"brand"`
+	Category       string   `json:"category"`
+	Author         string   `json:"author"`
+	Lang           string   `json:"lang"`
+	Text           string   `json:"text"`
+	Context        []string `json:"context"`
+	Tagged         bool     `json:"tagged"`
+	InConversation bool     `json:"in_conversation"`
+	Alert          bool     `json:"alert"`
+	Score          string   `json:"score"`      // decimal
+	Followers      string   `json:"followers"`  // decimal
+	CreatedAt      string   `json:"created_at"` // Unix seconds, decimal
+	SortTime       string   `json:"ts"`
+	Doc            string   `json:"doc"`
 }
 
 // sortTime encodes t as a fixed-width string whose order is the order of
@@ -444,43 +441,91 @@ func toRecord(d Doc) (record, error) {
 		Tagged:         d.Tagged,
 		InConversation: d.InConversation,
 		Alert:          d.Alert,
-		Score:          float64(d.Score),
-		Followers:      float64(d.Followers),
-		CreatedAt:      d.CreatedAt.UTC(),
+		Score:          strconv.Itoa(d.Score),
+		Followers:      strconv.Itoa(d.Followers),
+		CreatedAt:      strconv.FormatInt(d.CreatedAt.Unix(), 10),
 		SortTime:       sortTime(d.CreatedAt),
 		Doc:            string(js),
 	}, nil
 }
 
 // Index adds docs, replacing any doc of the same ID, in batches of
-// Options.BatchSize. Each batch is on disk when the next one starts; on
-// error, the batches before it are kept, and indexing the same docs again
-// is safe. A doc without an ID or with an unrepresentable date fails the
-// call before anything is written.
+// Options.BatchSize, of which two are written at once: while Bleve builds
+// one batch's segment, which it does on the calling goroutine, it analyzes
+// the other's docs, so both cores work. When Index returns nil, every doc
+// is on disk. On error, the batches written before it are kept, and
+// indexing the same docs again is safe. A doc without an ID or with an
+// unrepresentable date fails the call before anything is written. When
+// docs holds an ID more than once, the last one is indexed.
 func (ix *Index) Index(ctx context.Context, docs []Doc) error {
-	recs := make([]record, len(docs))
-	for i, d := range docs {
+	recs := make([]record, 0, len(docs))
+	at := make(map[string]int, len(docs))
+	for _, d := range docs {
 		r, err := toRecord(d)
 		if err != nil {
 			return fmt.Errorf("index: %w", err)
 		}
-		recs[i] = r
+		// Two batches in flight must not share an ID: Bleve would keep both.
+		if i, dup := at[r.ID]; dup {
+			recs[i] = r
+			continue
+		}
+		at[r.ID] = len(recs)
+		recs = append(recs, r)
 	}
-	for len(recs) > 0 {
-		if err := ctx.Err(); err != nil {
-			return err
+	batches := slices.Collect(slices.Chunk(recs, ix.batch))
+	var (
+		mu       sync.Mutex
+		next     int
+		firstErr error
+	)
+	// take returns the next batch to write; nil when none is left or one
+	// failed.
+	take := func() []record {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr != nil || next == len(batches) {
+			return nil
 		}
-		n := min(ix.batch, len(recs))
-		b := ix.b.NewBatch()
-		for i := range recs[:n] {
-			if err := b.Index(recs[i].ID, &recs[i]); err != nil {
-				return fmt.Errorf("index %s: %w", recs[i].ID, err)
+		next++
+		return batches[next-1]
+	}
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		if firstErr == nil {
+			firstErr = err
+		}
+	}
+	var wg sync.WaitGroup
+	for range min(parallelBatches, len(batches)) {
+		wg.Go(func() {
+			for b := take(); b != nil; b = take() {
+				err := ctx.Err()
+				if err == nil {
+					err = ix.write(b)
+				}
+				if err != nil {
+					fail(err)
+					return
+				}
 			}
+		})
+	}
+	wg.Wait()
+	return firstErr
+}
+
+// write indexes one batch; it is on disk when write returns.
+func (ix *Index) write(recs []record) error {
+	b := ix.b.NewBatch()
+	for i := range recs {
+		if err := b.Index(recs[i].ID, &recs[i]); err != nil {
+			return fmt.Errorf("index %s: %w", recs[i].ID, err)
 		}
-		if err := ix.b.Batch(b); err != nil {
-			return fmt.Errorf("index batch of %d: %w", n, err)
-		}
-		recs = recs[n:]
+	}
+	if err := ix.b.Batch(b); err != nil {
+		return fmt.Errorf("index batch of %d: %w", len(recs), err)
 	}
 	return nil
 }
@@ -488,9 +533,10 @@ func (ix *Index) Index(ctx context.Context, docs []Doc) error {
 // DeleteBefore deletes the docs created before t and returns how many it
 // deleted. It works in batches; on error the batches before it stay deleted.
 func (ix *Index) DeleteBefore(ctx context.Context, t time.Time) (int, error) {
-	excl := false
-	q := query.NewDateRangeInclusiveQuery(time.Time{}, t, nil, &excl)
-	q.SetField(fCreatedAt)
+	q, err := dateRange(time.Time{}, t, nil, nil, 1)
+	if err != nil {
+		return 0, fmt.Errorf("delete before %s: %w", t.Format(time.RFC3339), err)
+	}
 	deleted := 0
 	for {
 		req := bleve.NewSearchRequestOptions(q, ix.batch, 0, false)

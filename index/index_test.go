@@ -434,9 +434,12 @@ func TestReindexReplaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A crash-restart indexes the same docs again, one of them changed, and
-	// a batch may hold the same ID twice.
+	// a call may hold the same ID twice, in batches written at once: the
+	// last one counts.
 	docs[0].Text = "解約します"
-	docs = append(docs, docs[1])
+	again := docs[1]
+	again.Text = "機種変更したい"
+	docs = append(docs, again)
 	if err := ix.Index(ctx, docs); err != nil {
 		t.Fatal(err)
 	}
@@ -448,6 +451,12 @@ func TestReindexReplaces(t *testing.T) {
 	}
 	if got := ids(find(t, ix, Request{Query: "text:請求"})); len(got) != 0 {
 		t.Errorf("old text still found: %v", got)
+	}
+	if got := ids(find(t, ix, Request{Query: "機種変更"})); !slices.Equal(got, []string{"bsky:2"}) {
+		t.Errorf("機種変更 = %v, want the last of the doc given twice", got)
+	}
+	if got := ids(find(t, ix, Request{Query: "ログイン"})); len(got) != 0 {
+		t.Errorf("the first of the doc given twice is still found: %v", got)
 	}
 }
 
@@ -517,6 +526,7 @@ func TestBadQueries(t *testing.T) {
 		{`score:>high`, 8, []string{"needs a number"}},
 		{`created_at:2026-01-01`, 1, []string{"created_at is a date", `created_at:>="2026-01-01"`}},
 		{`created_at:>5`, 1, []string{"created_at is a date"}},
+		{`created_at:>"1500-01-01"`, 1, []string{"out of range", "1677-12-01"}},
 		{`brand:>5`, 1, []string{"brand is not a number"}},
 		{`alert:maybe`, 1, []string{"true or false"}},
 		{`refund^x`, 7, []string{"weight"}},

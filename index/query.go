@@ -459,7 +459,7 @@ func (w *rewriter) leaf(q query.Query) (query.Query, error) {
 		case kind != kindNumber:
 			return nil, w.fail(q.FieldVal, "%s is not a number: only %s and %s compare with > and <", q.FieldVal, fScore, fFollowers)
 		}
-		return q, nil
+		return numberRange(q.FieldVal, q.Min, q.Max, q.InclusiveMin, q.InclusiveMax, q.Boost()), nil
 	case *query.DateRangeQuery:
 		kind, ok := w.kindOf(&q.FieldVal)
 		switch {
@@ -468,7 +468,11 @@ func (w *rewriter) leaf(q query.Query) (query.Query, error) {
 		case kind != kindDate:
 			return nil, w.fail(q.FieldVal, "%s is not a date: only %s compares with a date", q.FieldVal, fCreatedAt)
 		}
-		return q, nil
+		dq, err := dateRange(q.Start.Time, q.End.Time, q.InclusiveStart, q.InclusiveEnd, q.Boost())
+		if err != nil {
+			return nil, w.fail(q.FieldVal, "%v", err)
+		}
+		return dq, nil
 	}
 	return q, nil
 }
@@ -494,7 +498,7 @@ func (w *rewriter) number(q *query.DisjunctionQuery) (query.Query, error) {
 	case !ok:
 		return nil, w.fail(m.FieldVal, "there is no field %q; the fields are %s", m.FieldVal, fieldList())
 	case kind == kindNumber:
-		return nr, nil
+		return numberRange(nr.FieldVal, nr.Min, nr.Max, nr.InclusiveMin, nr.InclusiveMax, nr.Boost()), nil
 	}
 	return w.leaf(m)
 }

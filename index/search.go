@@ -78,9 +78,10 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	var filters []query.Query
 	if !r.Since.IsZero() || !r.Until.IsZero() {
-		incl, excl := true, false
-		dr := query.NewDateRangeInclusiveQuery(r.Since, r.Until, &incl, &excl)
-		dr.SetField(fCreatedAt)
+		dr, err := dateRange(r.Since, r.Until, nil, nil, 1)
+		if err != nil {
+			return nil, fmt.Errorf("search: %w", err)
+		}
 		filters = append(filters, dr)
 	}
 	for _, f := range []struct{ field, val string }{

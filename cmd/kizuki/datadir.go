@@ -47,44 +47,98 @@ func (d *dataDir) Close() error {
 	return errors.Join(d.ix.Close(), d.st.Close())
 }
 
-// record indexes and stores the posts not seen before. The index comes
-// first and is idempotent by post id; the store marks the posts seen last.
-// A crash between the two re-indexes the same documents on the next run,
+// recorder records batches of posts with their decisions into a data
+// directory, each post not seen before exactly once. The index comes first
+// and is idempotent by post id; the store marks the posts seen after. A
+// crash between the two re-indexes the same documents on the next run,
 // which replaces them: every post ends up exactly once in both.
-func (d *dataDir) record(ctx context.Context, posts []post.Post, decs []matcher.Decision) (fresh int, err error) {
+//
+// A batch is stored while the next one is indexed, so that the store's
+// transaction and fsync do not hold up indexing. The posts of the batch
+// being stored are not yet seen by the store; they are skipped by id, as
+// they would be once stored.
+type recorder struct {
+	d        *dataDir
+	storing  chan storeResult // the batch being stored; nil if none
+	inFlight map[string]bool  // its post ids
+	fresh    int              // posts recorded by the batches stored so far
+}
+
+type storeResult struct {
+	fresh int
+	err   error
+}
+
+func (d *dataDir) recorder() *recorder { return &recorder{d: d} }
+
+// add indexes the posts of a batch not seen before and starts storing
+// them, after the batch before is stored. An error of either batch stops
+// the recording; call finish all the same.
+func (r *recorder) add(ctx context.Context, posts []post.Post, decs []matcher.Decision) error {
 	ids := make([]string, len(posts))
 	for i := range posts {
 		ids[i] = posts[i].ID
 	}
-	seen, err := d.st.Seen(ctx, ids)
+	seen, err := r.d.st.Seen(ctx, ids)
 	if err != nil {
-		return 0, fmt.Errorf("check seen posts: %w", err)
+		return errors.Join(fmt.Errorf("check seen posts: %w", err), r.wait())
 	}
 	var docs []index.Doc
 	var recs []store.Recorded
 	inBatch := map[string]bool{}
 	for i := range posts {
-		if seen[i] || inBatch[posts[i].ID] {
+		id := posts[i].ID
+		if seen[i] || inBatch[id] || r.inFlight[id] {
 			continue
 		}
-		inBatch[posts[i].ID] = true
+		inBatch[id] = true
 		docs = append(docs, daemon.IndexDoc(&posts[i], &decs[i]))
 		recs = append(recs, store.Recorded{Post: posts[i], Decision: daemon.StoreDecision(&decs[i])})
 	}
-	if len(docs) == 0 {
-		return 0, nil
-	}
-	if err := d.ix.Index(ctx, docs); err != nil {
-		return 0, fmt.Errorf("index posts: %w", err)
-	}
-	freshFlags, err := d.st.RecordPosts(ctx, recs)
-	if err != nil {
-		return 0, fmt.Errorf("record posts: %w", err)
-	}
-	for _, f := range freshFlags {
-		if f {
-			fresh++
+	if len(docs) > 0 {
+		if err := r.d.ix.Index(ctx, docs); err != nil {
+			return errors.Join(fmt.Errorf("index posts: %w", err), r.wait())
 		}
 	}
-	return fresh, nil
+	if err := r.wait(); err != nil {
+		return err
+	}
+	if len(recs) == 0 {
+		return nil
+	}
+	done := make(chan storeResult, 1)
+	go func() {
+		flags, err := r.d.st.RecordPosts(ctx, recs)
+		if err != nil {
+			done <- storeResult{err: fmt.Errorf("record posts: %w", err)}
+			return
+		}
+		n := 0
+		for _, f := range flags {
+			if f {
+				n++
+			}
+		}
+		done <- storeResult{fresh: n}
+	}()
+	r.storing, r.inFlight = done, inBatch
+	return nil
+}
+
+// wait waits for the batch being stored.
+func (r *recorder) wait() error {
+	if r.storing == nil {
+		return nil
+	}
+	res := <-r.storing
+	r.storing, r.inFlight = nil, nil
+	r.fresh += res.fresh
+	return res.err
+}
+
+// finish waits for the last batch to be stored and returns how many posts
+// were recorded that had not been seen before.
+func (r *recorder) finish() (int, error) {
+	err := r.wait()
+	return r.fresh, err
 }

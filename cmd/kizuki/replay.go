@@ -140,15 +140,17 @@ func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output,
 	if dd != nil {
 		recordQ = make(chan batch, 1)
 		go func() {
-			n := 0
+			rec := dd.recorder()
 			var err error
 			for b := range recordQ {
 				if err != nil {
 					continue // drain after a failure
 				}
-				var fresh int
-				fresh, err = dd.record(ctx, b.posts, b.decs)
-				n += fresh
+				err = rec.add(ctx, b.posts, b.decs)
+			}
+			n, ferr := rec.finish()
+			if err == nil {
+				err = ferr
 			}
 			recorded <- n
 			recordErr <- err
