@@ -4,6 +4,7 @@ import (
 	"github.com/kizuki-dev/kizuki/index"
 	"github.com/kizuki-dev/kizuki/matcher"
 	"github.com/kizuki-dev/kizuki/post"
+	"github.com/kizuki-dev/kizuki/rules"
 	"github.com/kizuki-dev/kizuki/store"
 )
 
@@ -25,4 +26,12 @@ func IndexDoc(p *post.Post, d *matcher.Decision) index.Doc {
 func StoreDecision(d *matcher.Decision) store.Decision {
 	return store.Decision{Brand: d.Brand, Category: string(d.Category), Score: d.Score, Alert: d.Alert,
 		Relevant: d.Relevant, Tagged: d.Tagged, InConversation: d.InConversation, Reasons: d.Reasons}
+}
+
+// IndexRecorded is the index doc of a post the store recorded, for rebuilding the index
+// from the store.
+func IndexRecorded(r *store.Recorded) index.Doc {
+	d := matcher.Decision{Brand: r.Decision.Brand, Category: rules.Category(r.Decision.Category), Score: r.Decision.Score,
+		Alert: r.Decision.Alert, Relevant: r.Decision.Relevant, Tagged: r.Decision.Tagged, InConversation: r.Decision.InConversation}
+	return IndexDoc(&r.Post, &d)
 }

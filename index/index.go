@@ -143,6 +143,10 @@ func firstLine(err error) string {
 }
 
 func notIndex(dir, why string) error {
+	why = strings.ReplaceAll(why, "delete the directory and re-index",
+		fmt.Sprintf("rebuild it from the store with: kizuki reindex --data-dir %s", filepath.Dir(filepath.Clean(dir))))
+	why = strings.ReplaceAll(why, "delete this one and re-index",
+		fmt.Sprintf("rebuild it from the store with: kizuki reindex --data-dir %s", filepath.Dir(filepath.Clean(dir))))
 	return fmt.Errorf("open index %s: %w: %s", dir, ErrNotIndex, why)
 }
 

@@ -399,3 +399,28 @@ func putJSON(b *bolt.Bucket, k []byte, v any) error {
 	}
 	return b.Put(k, data)
 }
+
+// EachPost calls fn with every recorded post, in id order, in one read transaction (a
+// snapshot: posts recorded meanwhile are not seen); fn's error stops the walk.
+func (s *Store) EachPost(ctx context.Context, fn func(Recorded) error) error {
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		posts, err := bucket(tx, bucketPosts)
+		if err != nil {
+			return err
+		}
+		return posts.ForEach(func(k, v []byte) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			r, err := decodeRecorded(v)
+			if err != nil {
+				return fmt.Errorf("post %s: %w", k, err)
+			}
+			return fn(r)
+		})
+	})
+	if err != nil {
+		return fmt.Errorf("walk posts: %w", err)
+	}
+	return nil
+}

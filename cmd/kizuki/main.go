@@ -65,6 +65,8 @@ func runWith(ctx context.Context, args []string, env *env) int {
 		err = cmdSilence(ctx, env, args[1:])
 	case "report":
 		err = cmdReport(ctx, env, args[1:])
+	case "reindex":
+		err = cmdReindex(ctx, env, args[1:])
 	case "help", "-h", "--help":
 		usage(stdout)
 		return 0
@@ -123,6 +125,7 @@ Usage:
   kizuki search QUERY [--data-dir DIR] [--since 7d] [--brand B] [--category C]
          [--platform P] [--limit N] [--sort newest|best] [--format table|jsonl]
   kizuki silence add|list|expire              mute an author, brand, term or rule for a while
+  kizuki reindex [--data-dir DIR]             rebuild the search index from the store (after an upgrade)
   kizuki run --config kizuki.yaml [--once]    the daemon (SIGHUP reloads, SIGTERM stops)
 
 Run 'kizuki COMMAND -h' for the flags of a command.
