@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -35,29 +38,47 @@ func TestKillDuringReplay(t *testing.T) {
 		t.Fatal(err)
 	}
 	data := filepath.Join(tmp, "data")
-	replay := func() *exec.Cmd {
+	replay := func(stderr io.Writer) *exec.Cmd {
 		cmd := exec.Command(bin, "replay", "--rules", "../../demo/rules", "--input", input, "--data-dir", data)
-		cmd.Stderr = os.Stderr
+		cmd.Stderr = stderr
 		return cmd
 	}
-	for i, wait := range []time.Duration{1200 * time.Millisecond, 1200 * time.Millisecond} {
-		cmd := replay()
+	for i := range 2 {
+		// stderr to a file, not a pipe: a killed child must not leave the test waiting.
+		logPath := filepath.Join(tmp, fmt.Sprintf("replay%d.log", i))
+		logf, err := os.Create(logPath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cmd := replay(logf)
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
 		done := make(chan error, 1)
 		go func() { done <- cmd.Wait() }()
-		select {
-		case err := <-done:
-			t.Logf("run %d finished before the kill (%v): the machine is fast; the restart still must not duplicate", i, err)
-		case <-time.After(wait):
-			if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-				t.Fatal(err)
+		// Kill in the middle of recording: once the progress line says posts are going
+		// through, a little later each time.
+		killed := false
+		for deadline := time.Now().Add(2 * time.Minute); !killed; time.Sleep(20 * time.Millisecond) {
+			select {
+			case err := <-done:
+				t.Logf("run %d finished before the kill (%v): the machine is fast; the restart still must not duplicate", i, err)
+				killed = true
+				continue
+			default:
 			}
-			<-done
+			if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "replay: ") || time.Now().After(deadline) {
+				time.Sleep(time.Duration(200+500*i) * time.Millisecond)
+				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+					t.Fatal(err)
+				}
+				<-done
+				killed = true
+			}
 		}
+		logf.Close()
 	}
-	if out, err := replay().Output(); err != nil {
+	if out, err := replay(os.Stderr).Output(); err != nil {
 		t.Fatalf("final replay: %v", err)
 	} else if lines := countLines(out); lines != n {
 		t.Fatalf("final replay wrote %d decisions, want %d", lines, n)
