@@ -38,6 +38,29 @@ func Normalize(s string) Text {
 	folded.Grow(len(s))
 	space := false
 	for _, r := range s {
+		if r < utf8.RuneSelf {
+			// ASCII, most of even a Japanese post (URLs, handles, digits): no
+			// invisible characters, no kana, simple case and space rules.
+			c := byte(r)
+			switch c {
+			case ' ', '\t', '\n', '\v', '\f', '\r':
+				space = true
+				continue
+			}
+			if space {
+				if lower.Len() > 0 {
+					lower.WriteByte(' ')
+					folded.WriteByte(' ')
+				}
+				space = false
+			}
+			if 'A' <= c && c <= 'Z' {
+				c += 'a' - 'A'
+			}
+			lower.WriteByte(c)
+			folded.WriteByte(c)
+			continue
+		}
 		if invisible(r) {
 			continue
 		}
