@@ -273,18 +273,12 @@ func Run(ctx context.Context, opt Options) error {
 			cancel()
 			log.Info("daemon stopped")
 			return nil
-		case <-opt.Pipeline.Enqueued():
-			// New alerts: deliver now rather than at the next tick.
-			if opt.Deliver != nil {
-				if _, err := opt.Deliver.DrainOnce(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("delivery", "err", err)
-				}
-			}
+		case <-opt.Pipeline.Enqueued(): // new alerts: deliver now, not at the next tick
 		case <-tick.C:
-			if opt.Deliver != nil {
-				if _, err := opt.Deliver.DrainOnce(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("delivery", "err", err)
-				}
+		}
+		if opt.Deliver != nil {
+			if _, err := opt.Deliver.DrainOnce(ctx); err != nil && ctx.Err() == nil {
+				log.Warn("delivery", "err", err)
 			}
 		}
 	}

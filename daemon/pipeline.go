@@ -701,19 +701,25 @@ func (p *Pipeline) pollWhileMore(ctx context.Context, src listener.Source, perPa
 		}
 		st, err := p.PollOnce(pctx, src)
 		cancel()
-		sum.Fetched += st.Fetched
-		sum.New += st.New
-		sum.Alerts += st.Alerts
-		sum.Held += st.Held
-		sum.Grouped += st.Grouped
-		sum.Diverted += st.Diverted
-		sum.Silenced += st.Silenced
-		sum.Resolved += st.Resolved
+		sum.add(st)
 		if err != nil || !st.More || ctx.Err() != nil {
 			return sum, err
 		}
 	}
 	return sum, nil
+}
+
+// add counts another page's stats into s.
+func (s *Stats) add(o Stats) {
+	s.Fetched += o.Fetched
+	s.New += o.New
+	s.Alerts += o.Alerts
+	s.Held += o.Held
+	s.Grouped += o.Grouped
+	s.Diverted += o.Diverted
+	s.Silenced += o.Silenced
+	s.Resolved += o.Resolved
+	s.More = o.More
 }
 
 // PollAll polls every source at once, each within PerSourceTimeout, and
