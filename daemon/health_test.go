@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/kizuki-dev/kizuki/internal/testclock"
 )
 
 func TestWatchRaisesOneStallAndClearsIt(t *testing.T) {
@@ -74,19 +76,10 @@ type budgeted struct{ *fakeSource }
 
 func (budgeted) Remaining() (int, bool) { return 7, true }
 
-// fakeClock is a clock tests move by hand.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
-
 func TestRunReportsAStalledSourceOnceAndRunsTasksAndHandlers(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t, kumo, time.Now())
-	clock := &fakeClock{t: time.Now()}
+	clock := testclock.New(time.Now())
 	src := &fakeSource{name: "broken", err: errors.New("HTTP 500 from the platform")}
 	healthy := budgeted{&fakeSource{name: "quiet"}} // answers, with nothing: stalls too, without errors
 	var events sync.Map                             // source → []HealthEvent
@@ -123,7 +116,7 @@ func TestRunReportsAStalledSourceOnceAndRunsTasksAndHandlers(t *testing.T) {
 	if string(body) != "slack here" {
 		t.Errorf("extra handler answered %q", body)
 	}
-	clock.Add(2 * time.Hour) // every poll from now on is past the gap
+	clock.Advance(2 * time.Hour) // every poll from now on is past the gap
 	deadline := time.Now().Add(30 * time.Second)
 	for evN.Load() < 2 || taskRuns.Load() < 2 {
 		if time.Now().After(deadline) {

@@ -9,11 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 	_ "time/tzdata" // Asia/Tokyo on machines without a zoneinfo database
 
+	"github.com/kizuki-dev/kizuki/internal/testclock"
 	"github.com/kizuki-dev/kizuki/japanese"
 	"github.com/kizuki-dev/kizuki/post"
 	"github.com/kizuki-dev/kizuki/store"
@@ -23,23 +23,6 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
 // ja is shared: the dictionary loads once.
 var ja = japanese.New()
-
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
 
 // step is something an operator (or kizuki) did to a case, minutes after the alert.
 type step struct {
@@ -136,7 +119,7 @@ func history() []alertCase {
 func buildStore(t *testing.T) *store.Store {
 	t.Helper()
 	ctx := context.Background()
-	c := &clock{t: at(17, 0, 0)}
+	c := testclock.New(at(17, 0, 0))
 	st, err := store.Open(filepath.Join(t.TempDir(), "kizuki.db"), store.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 
+	"github.com/kizuki-dev/kizuki/internal/testclock"
 	"github.com/kizuki-dev/kizuki/post"
 )
 
@@ -78,26 +79,11 @@ func helperWrite(path string) int {
 	}
 }
 
-// testClock is a settable clock, safe for concurrent use.
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// testClock is the tests' settable clock.
+type testClock = testclock.Clock
 
 func newClock() *testClock {
-	return &testClock{t: time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return testclock.New(time.Date(2026, 11, 20, 9, 0, 0, 0, time.UTC))
 }
 
 func openTest(t testing.TB, clock *testClock) *Store {

@@ -7,13 +7,13 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"testing/fstest"
 	"time"
 	_ "time/tzdata" // Asia/Tokyo on machines without a zoneinfo database
 
 	"github.com/kizuki-dev/kizuki/alerting"
+	"github.com/kizuki-dev/kizuki/internal/testclock"
 	"github.com/kizuki-dev/kizuki/japanese"
 	"github.com/kizuki-dev/kizuki/matcher"
 	"github.com/kizuki-dev/kizuki/post"
@@ -24,23 +24,7 @@ import (
 // ja is shared by the tests: the dictionary loads once.
 var ja = japanese.New()
 
-// clock is a settable clock for the store.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Set(t time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = t
-}
+type clock = testclock.Clock
 
 const kumoRule = `brand: Kumo Mobile
 keywords: ["Kumo Mobile", "クモモバイル"]
@@ -80,7 +64,7 @@ type fixture struct {
 
 func newFixture(t *testing.T, loc *time.Location) *fixture {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)}
+	c := testclock.New(time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC))
 	st, err := store.Open(filepath.Join(t.TempDir(), "kizuki.db"), store.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
