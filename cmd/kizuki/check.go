@@ -58,15 +58,9 @@ func checkConfig(env *env, path string) error {
 	if err != nil {
 		return err
 	}
-	client := listener.NewClient(listener.ClientOptions{})
-	budgets := map[string]*listener.Budget{}
-	var sources []listener.Source
-	for _, s := range cfg.Sources {
-		src, err := buildSource(s, client, budgetFor(s, budgets))
-		if err != nil {
-			return fmt.Errorf("%s:%d: source %q: %w", s.Pos.File, s.Pos.Line, s.Name, err)
-		}
-		sources = append(sources, named{src, s.Name})
+	sources, err := buildSources(cfg, listener.NewClient(listener.ClientOptions{}), map[string]*listener.Budget{})
+	if err != nil {
+		return err
 	}
 	if err := checkQueries(sources, keywordQuery(set)); err != nil {
 		return err

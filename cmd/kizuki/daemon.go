@@ -196,13 +196,11 @@ func newInstance(cfg *config.Config, set *rules.Set, env *env, dd *dataDir, budg
 	inst := &instance{cfg: cfg, set: set, log: log, dd: dd}
 	client := listener.NewClient(listener.ClientOptions{Logger: log})
 	refreshers := map[string]daemon.Refresher{}
-	for _, s := range cfg.Sources {
-		src, err := buildSource(s, client, budgetFor(s, budgets))
-		if err != nil {
-			return nil, fmt.Errorf("%s:%d: source %q: %w", s.Pos.File, s.Pos.Line, s.Name, err)
-		}
-		src = named{src, s.Name}
-		inst.sources = append(inst.sources, src)
+	if inst.sources, err = buildSources(cfg, client, budgets); err != nil {
+		return nil, err
+	}
+	for i, s := range cfg.Sources {
+		src := inst.sources[i]
 		inst.jobs = append(inst.jobs, daemon.Job{Source: src, Schedule: s.Schedule, ExpectedGap: s.StallAfter})
 		if p, ok := platformOf(s.Type); ok {
 			if _, dup := refreshers[p]; !dup {
@@ -437,6 +435,20 @@ func buildSource(s config.Source, client *listener.Client, b *listener.Budget) (
 			Client: client, Budget: b}), nil
 	}
 	return nil, fmt.Errorf("unknown source type %q", s.Type)
+}
+
+// buildSources builds the configuration's sources, in order, each named after its entry
+// and with its daily budget.
+func buildSources(cfg *config.Config, client *listener.Client, budgets map[string]*listener.Budget) ([]listener.Source, error) {
+	sources := make([]listener.Source, 0, len(cfg.Sources))
+	for _, s := range cfg.Sources {
+		src, err := buildSource(s, client, budgetFor(s, budgets))
+		if err != nil {
+			return nil, fmt.Errorf("%s:%d: source %q: %w", s.Pos.File, s.Pos.Line, s.Name, err)
+		}
+		sources = append(sources, named{src, s.Name})
+	}
+	return sources, nil
 }
 
 // budgetFor returns the source's daily budget, the one it had before a reload if its
