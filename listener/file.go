@@ -258,11 +258,17 @@ func (f *File) searchStdin(ctx context.Context) (Page, error) {
 // Thread implements Source: posts read from a file already carry their
 // context.
 func (f *File) Thread(ctx context.Context, p post.Post, depth int) ([]post.Post, error) {
+	return CarriedThread(p, depth), nil
+}
+
+// CarriedThread is the thread a post carries with it (post.Context), cut to its last
+// depth posts: the Thread of sources whose posts come with their context.
+func CarriedThread(p post.Post, depth int) []post.Post {
 	c := p.Context
 	if depth >= 0 && len(c) > depth {
 		c = c[len(c)-depth:]
 	}
-	return c, nil
+	return c
 }
 
 // Refresh implements Source: a file has no newer counts.

@@ -172,7 +172,6 @@ type instance struct {
 	handlers map[string]http.Handler
 	workers  []daemon.Worker
 	api      *localAPI
-	ready    func(addr string) // tests: told the health address
 }
 
 // closeSurge is the surge alert's "Close incident" button: its value is the brand.
@@ -319,9 +318,6 @@ func (inst *instance) options() daemon.Options {
 			if err := inst.api.publish(addr); err != nil {
 				inst.log.Warn("search, report, export and silence cannot reach this daemon", "err", err)
 			}
-		}
-		if inst.ready != nil {
-			inst.ready(addr)
 		}
 	}
 	return daemon.Options{

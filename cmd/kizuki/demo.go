@@ -194,11 +194,7 @@ func (s *demoSource) Search(_ context.Context, _ listener.Query, cursor string) 
 
 // Thread returns the context the sample posts carry.
 func (s *demoSource) Thread(_ context.Context, p post.Post, depth int) ([]post.Post, error) {
-	c := p.Context
-	if depth >= 0 && len(c) > depth {
-		c = c[len(c)-depth:]
-	}
-	return c, nil
+	return listener.CarriedThread(p, depth), nil
 }
 
 func (s *demoSource) Refresh(context.Context, []string) (map[string]post.Metrics, error) {
