@@ -130,7 +130,7 @@ func Open(dir string, opt Options) (*Index, error) {
 	}
 	b, err := safeOpen(dir, cfg)
 	if err != nil {
-		return nil, notIndex(dir, fmt.Sprintf("it cannot be read (%s); delete the directory and re-index", firstLine(err)))
+		return nil, notIndex(dir, fmt.Sprintf("it cannot be read (%s); %s", firstLine(err), rebuild(dir)))
 	}
 	return &Index{b: b, dir: dir, batch: opt.BatchSize}, nil
 }
@@ -143,11 +143,13 @@ func firstLine(err error) string {
 }
 
 func notIndex(dir, why string) error {
-	why = strings.ReplaceAll(why, "delete the directory and re-index",
-		fmt.Sprintf("rebuild it from the store with: kizuki reindex --data-dir %s", filepath.Dir(filepath.Clean(dir))))
-	why = strings.ReplaceAll(why, "delete this one and re-index",
-		fmt.Sprintf("rebuild it from the store with: kizuki reindex --data-dir %s", filepath.Dir(filepath.Clean(dir))))
 	return fmt.Errorf("open index %s: %w: %s", dir, ErrNotIndex, why)
+}
+
+// rebuild says how to get a readable index back: the store holds every post and its
+// decision, and the index lives in the data directory's "index".
+func rebuild(dir string) string {
+	return "rebuild it from the store with: kizuki reindex --data-dir " + filepath.Dir(filepath.Clean(dir))
 }
 
 // verify checks, before the index is opened for writing, that it is whole
@@ -168,18 +170,18 @@ func verify(dir string, cfg map[string]any, lockWait time.Duration) error {
 		if errors.Is(err, bolt.ErrTimeout) {
 			return fmt.Errorf("open index %s: another process has it open (waited %s); stop it or use another directory", dir, lockWait)
 		}
-		return notIndex(dir, fmt.Sprintf("it cannot be read (%s); it is damaged or not a Kizuki index: delete the directory and re-index", firstLine(err)))
+		return notIndex(dir, fmt.Sprintf("it cannot be read (%s); it is damaged or not a Kizuki index: %s", firstLine(err), rebuild(dir)))
 	}
 	defer b.Close()
 
 	v, err := b.GetInternal([]byte(versionKey))
 	switch {
 	case err != nil:
-		return notIndex(dir, fmt.Sprintf("it cannot be read (%s); delete the directory and re-index", firstLine(err)))
+		return notIndex(dir, fmt.Sprintf("it cannot be read (%s); %s", firstLine(err), rebuild(dir)))
 	case v == nil:
-		return notIndex(dir, "it is a Bleve index that Kizuki did not write (no version marker), or one damaged beyond reading; use another directory, or delete this one and re-index")
+		return notIndex(dir, "it is a Bleve index that Kizuki did not write (no version marker), or one damaged beyond reading; use another directory, or "+rebuild(dir))
 	case string(v) != indexVersion:
-		return notIndex(dir, fmt.Sprintf("it is in index format %q and this Kizuki reads format %q; delete the directory and re-index", v, indexVersion))
+		return notIndex(dir, fmt.Sprintf("it is in index format %q and this Kizuki reads format %q; %s", v, indexVersion, rebuild(dir)))
 	}
 
 	adv, err := b.Advanced()
@@ -195,7 +197,7 @@ func verify(dir string, cfg map[string]any, lockWait time.Duration) error {
 		err = loadSnapshot(s, epochs[0]) // the latest
 	}
 	if err != nil {
-		return notIndex(dir, fmt.Sprintf("its latest state cannot be read (%s); it is damaged: delete the directory and re-index", firstLine(err)))
+		return notIndex(dir, fmt.Sprintf("its latest state cannot be read (%s); it is damaged: %s", firstLine(err), rebuild(dir)))
 	}
 	return nil
 }
