@@ -14,7 +14,7 @@ func IndexDoc(p *post.Post, d *matcher.Decision) index.Doc {
 		ID: p.ID, Platform: p.Platform, URL: p.URL, Brand: d.Brand, Category: string(d.Category),
 		AuthorHandle: p.Author.Handle, AuthorName: p.Author.Name, Lang: p.Lang, Text: p.Text,
 		Tagged: d.Tagged, InConversation: d.InConversation, Alert: d.Alert, Score: d.Score,
-		Followers: p.Author.Followers, CreatedAt: p.CreatedAt,
+		Followers: p.Author.Followers, CreatedAt: p.CreatedAt, Analysis: d.Analysis,
 	}
 	for _, c := range p.Context {
 		doc.Context = append(doc.Context, index.ContextPost{ID: c.ID, AuthorHandle: c.Author.Handle, Text: c.Text, CreatedAt: c.CreatedAt})

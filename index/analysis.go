@@ -95,10 +95,11 @@ func (l latinOnly) Filter(in analysis.TokenStream) analysis.TokenStream {
 
 // tokenizer is the Bleve tokenizer behind the "kizuki" analyzer. It
 // normalizes the text (NFKC, lower case, invisible characters dropped),
-// splits it into script runs, and
-//   - sends Japanese runs (kana, kanji) through kagome, keeping content
-//     words in their dictionary form (できません → できる) and dropping
-//     particles, auxiliaries and symbols, with hiragana folded to katakana;
+// splits it into script runs (japanese.Runs), and
+//   - sends Japanese runs (katakana, or kanji and hiragana) through kagome,
+//     keeping content words in their dictionary form (できません → できる)
+//     and dropping particles, auxiliaries and symbols, with hiragana folded
+//     to katakana;
 //   - splits other runs into Unicode words.
 //
 // Offsets point into the original text, so highlights land on what was
@@ -106,6 +107,10 @@ func (l latinOnly) Filter(in analysis.TokenStream) analysis.TokenStream {
 // particles sit between its words (返金をしてほしい ~ 返金してほしい).
 type tokenizer struct {
 	ja *japanese.Analyzer
+	// shared is the matcher's analysis of the text being indexed, if it
+	// made one: a run it analyzed is not analyzed again. Its tokens for a
+	// run are kagome's for that run alone, the same as analyzing it here.
+	shared *japanese.Analysis
 }
 
 func (t *tokenizer) Tokenize(input []byte) analysis.TokenStream {
@@ -117,70 +122,30 @@ func (t *tokenizer) Tokenize(input []byte) analysis.TokenStream {
 		out = append(out, &analysis.Token{Term: term, Start: start, End: end, Position: pos, Type: typ})
 		pos++
 	}
-	text := n.text
-	for i := 0; i < len(text); {
-		r, size := utf8.DecodeRune(text[i:])
-		class := scriptOf(r, scriptLatin)
-		j := i + size
-		for j < len(text) {
-			r, size := utf8.DecodeRune(text[j:])
-			if scriptOf(r, class) != class {
-				break
-			}
-			j += size
-		}
-		switch class {
-		case scriptLatin:
-			latin(text[i:j], i, emit)
-		default:
-			t.japanese(text[i:j], i, emit)
-		}
-		i = j
-	}
-	return out
-}
-
-// Script runs. Katakana is a run of its own: kagome splits an unknown
-// katakana word (スマホ, most brand names) differently depending on the
-// words around it, so a katakana run is analyzed alone, the same way in a
-// post and in a query.
-const (
-	scriptLatin = iota
-	scriptKatakana
-	scriptJapanese // kanji and hiragana
-)
-
-// scriptOf returns the run r belongs to; prev is the run before it, which
-// the prolonged sound mark and sound marks continue.
-func scriptOf(r rune, prev int) int {
-	switch {
-	case r < 0x3000:
-		return scriptLatin
-	case r == 'ー' || r == '゛' || r == '゜':
-		if prev == scriptLatin {
-			return scriptKatakana
-		}
-		return prev
-	case r >= 'ァ' && r <= 'ヺ' || r == 'ヽ' || r == 'ヾ' || r >= 'ㇰ' && r <= 'ㇿ':
-		return scriptKatakana
-	case r == '々', r == '〆', r == '〇', r == 'ゝ', r == 'ゞ',
-		unicode.In(r, unicode.Hiragana, unicode.Han):
-		return scriptJapanese
-	}
-	return scriptLatin
-}
-
-func (t *tokenizer) japanese(run []byte, off int, emit func([]byte, int, int, analysis.TokenType)) {
-	for _, tok := range t.ja.Tokens(string(run)) {
-		if !keepJapanese(tok) {
+	text := string(n.text)
+	from := 0 // where the next run is looked for in t.shared
+	for _, r := range japanese.Runs(text) {
+		run := text[r.Start:r.End]
+		if r.Script == japanese.ScriptOther {
+			latin(n.text[r.Start:r.End], r.Start, emit)
 			continue
 		}
-		term := tok.Base
-		if term == "" {
-			term = tok.Surface
+		toks, ok := t.shared.RunTokens(run, &from)
+		if !ok {
+			toks = t.ja.Tokens(run)
 		}
-		emit(foldKana(term), off+tok.Start, off+tok.End, analysis.Ideographic)
+		for _, tok := range toks {
+			if !keepJapanese(tok) {
+				continue
+			}
+			term := tok.Base
+			if term == "" {
+				term = tok.Surface
+			}
+			emit(foldKana(term), r.Start+tok.Start, r.Start+tok.End, analysis.Ideographic)
+		}
 	}
+	return out
 }
 
 // keepJapanese reports whether a morpheme is worth indexing: content words

@@ -23,6 +23,8 @@ import (
 	"github.com/blevesearch/bleve/v2/index/scorch"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bolt "go.etcd.io/bbolt"
+
+	"github.com/kizuki-dev/kizuki/japanese"
 )
 
 // indexVersion is written into every index Kizuki creates. Bump it whenever
@@ -69,6 +71,11 @@ type Doc struct {
 	Score          int           `json:"score,omitempty"`
 	Followers      int           `json:"followers,omitempty"`
 	CreatedAt      time.Time     `json:"created_at"`
+
+	// Analysis is the matcher's analysis of Text, if it made one (see
+	// matcher.Decision.Analysis): the index then takes the Japanese tokens
+	// from it instead of running kagome again. Not stored.
+	Analysis *japanese.Analysis `json:"-"`
 }
 
 // Options tune an Index. The zero value is ready to use.
@@ -84,6 +91,7 @@ type Options struct {
 // Index is an open index. It is safe for concurrent use.
 type Index struct {
 	b         bleve.Index
+	prep      *preparer
 	dir       string
 	batch     int
 	closeOnce sync.Once
@@ -132,7 +140,16 @@ func Open(dir string, opt Options) (*Index, error) {
 	if err != nil {
 		return nil, notIndex(dir, fmt.Sprintf("it cannot be read (%s); %s", firstLine(err), rebuild(dir)))
 	}
-	return &Index{b: b, dir: dir, batch: opt.BatchSize}, nil
+	return newIndex(b, dir, opt)
+}
+
+func newIndex(b bleve.Index, dir string, opt Options) (*Index, error) {
+	prep, err := newPreparer(b.Mapping())
+	if err != nil {
+		_ = b.Close()
+		return nil, notIndex(dir, fmt.Sprintf("%s; %s", err, rebuild(dir)))
+	}
+	return &Index{b: b, prep: prep, dir: dir, batch: opt.BatchSize}, nil
 }
 
 // firstLine keeps the first line of an error: some of Bleve's go on with
@@ -270,7 +287,7 @@ func create(dir string, cfg map[string]any, opt Options) (*Index, error) {
 		_ = b.Close()
 		return nil, fmt.Errorf("create index %s: %w", dir, err)
 	}
-	return &Index{b: b, dir: dir, batch: opt.BatchSize}, nil
+	return newIndex(b, dir, opt)
 }
 
 // Field names of the index, as queries write them.
@@ -388,7 +405,8 @@ func newMapping() *mapping.IndexMappingImpl {
 	return m
 }
 
-// record is what Bleve indexes for a Doc; json tags name the fields.
+// record is what Bleve indexes for a Doc: preparer.document makes its
+// fields; the json tags name them as the mapping does.
 type record struct {
 	ID             string   `json:"id"`
 	Platform       string   `json:"platform"`
@@ -406,6 +424,8 @@ type record struct {
 	CreatedAt      string   `json:"created_at"` // Unix seconds, decimal
 	SortTime       string   `json:"ts"`
 	Doc            string   `json:"doc"`
+
+	shared *japanese.Analysis // Doc.Analysis
 }
 
 // sortTime encodes t as a fixed-width string whose order is the order of
@@ -452,6 +472,7 @@ func toRecord(d Doc) (record, error) {
 		CreatedAt:      strconv.FormatInt(d.CreatedAt.Unix(), 10),
 		SortTime:       sortTime(d.CreatedAt),
 		Doc:            string(js),
+		shared:         d.Analysis,
 	}, nil
 }
 
@@ -526,7 +547,7 @@ func (ix *Index) Index(ctx context.Context, docs []Doc) error {
 func (ix *Index) write(recs []record) error {
 	b := ix.b.NewBatch()
 	for i := range recs {
-		if err := b.Index(recs[i].ID, &recs[i]); err != nil {
+		if err := b.IndexAdvanced(ix.prep.document(&recs[i], recs[i].shared)); err != nil {
 			return fmt.Errorf("index %s: %w", recs[i].ID, err)
 		}
 	}

@@ -102,14 +102,61 @@ func feature(t *tokenizer.Token, i int, def string) string {
 // Analysis is the result of analyzing one text.
 type Analysis struct {
 	Text   string
-	Tokens []Token
+	Tokens []Token // of every run, in order; offsets into Text
 
-	neg []negKind // per token
+	runs []analyzedRun
+	neg  []negKind // per token
 }
 
-// Analyze analyzes text. The result is read-only and safe to share.
+// analyzedRun is a script run with its tokens, Tokens[first:last].
+type analyzedRun struct {
+	Run
+	first, last int
+}
+
+// Analyze analyzes text script run by script run (see [Runs]), each run
+// alone, which is how the search index analyzes text too: the index can then
+// take a post's tokens from the matcher's analysis ([Analysis.RunTokens])
+// instead of running kagome a second time. The result is read-only and safe
+// to share.
 func (a *Analyzer) Analyze(text string) *Analysis {
-	an := &Analysis{Text: text, Tokens: a.Tokens(text)}
+	runs := Runs(text)
+	an := &Analysis{Text: text, runs: make([]analyzedRun, len(runs))}
+	for i, r := range runs {
+		first := len(an.Tokens)
+		for _, t := range a.Tokens(text[r.Start:r.End]) {
+			t.Start += r.Start
+			t.End += r.Start
+			an.Tokens = append(an.Tokens, t)
+		}
+		an.runs[i] = analyzedRun{Run: r, first: first, last: len(an.Tokens)}
+	}
 	an.neg = classifyNegators(an.Tokens)
 	return an
+}
+
+// RunTokens returns the tokens of a kana or kanji run whose text is run,
+// found at or after the analysis's run *from, which it advances past the
+// run found: a caller walking the same text's runs in order finds each one
+// in a single pass. Token offsets are relative to the start of run. ok is
+// false when no such run was analyzed.
+func (an *Analysis) RunTokens(run string, from *int) (toks []Token, ok bool) {
+	if an == nil {
+		return nil, false
+	}
+	for i := *from; i < len(an.runs); i++ {
+		r := an.runs[i]
+		if r.Script == ScriptOther || an.Text[r.Start:r.End] != run {
+			continue
+		}
+		*from = i + 1
+		toks = make([]Token, r.last-r.first)
+		for j, t := range an.Tokens[r.first:r.last] {
+			t.Start -= r.Start
+			t.End -= r.Start
+			toks[j] = t
+		}
+		return toks, true
+	}
+	return nil, false
 }

@@ -101,6 +101,7 @@ func (m *Matcher) Decide(p *post.Post) Decision {
 			best, have = d, true
 		}
 	}
+	best.Analysis = s.ja // an analysis is never reused: s is reset below
 	return best
 }
 

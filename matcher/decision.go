@@ -1,6 +1,7 @@
 package matcher
 
 import (
+	"github.com/kizuki-dev/kizuki/japanese"
 	"github.com/kizuki-dev/kizuki/rules"
 )
 
@@ -25,4 +26,8 @@ type Decision struct {
 	BrandReplied bool `json:"-"`
 	// Channel is where the alert goes, from the rule's routing ("" = default).
 	Channel string `json:"-"`
+	// Analysis is the Japanese analysis of the post's text, if deciding
+	// needed one, for the search index to reuse (index.Doc.Analysis). It is
+	// read-only.
+	Analysis *japanese.Analysis `json:"-"`
 }

@@ -1,0 +1,112 @@
+package index
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/blevesearch/bleve/v2/document"
+	"github.com/blevesearch/bleve/v2/mapping"
+	bindex "github.com/blevesearch/bleve_index_api"
+
+	"github.com/kizuki-dev/kizuki/textnorm"
+)
+
+// fieldsOf analyzes a document as scorch would and describes each field:
+// name, array positions, options, type, stored value and every term with
+// its frequency and locations, sorted.
+func fieldsOf(d *document.Document) []string {
+	var out []string
+	d.VisitFields(func(f bindex.Field) {
+		s := fmt.Sprintf("%s%v %s %c", f.Name(), f.ArrayPositions(), f.Options(), f.EncodedFieldType())
+		if f.Options().IsStored() {
+			s += fmt.Sprintf(" stored=%q", f.Value())
+		}
+		if f.Options().IsIndexed() {
+			f.Analyze()
+			s += fmt.Sprintf(" len=%d", f.AnalyzedLength())
+			var terms []string
+			for k, tf := range f.AnalyzedTokenFrequencies() {
+				t := fmt.Sprintf("%q×%d", k, tf.Frequency())
+				for _, l := range tf.Locations {
+					t += fmt.Sprintf(" %v@%d-%d#%d", l.ArrayPositions, l.Start, l.End, l.Position)
+				}
+				terms = append(terms, t)
+			}
+			slices.Sort(terms)
+			s += " [" + strings.Join(terms, "; ") + "]"
+		}
+		out = append(out, s)
+	})
+	slices.Sort(out)
+	return out
+}
+
+// TestPreparedDocumentsAreTheMappings holds preparer.document to what
+// Bleve's mapping makes of the same record: the same fields, options,
+// stored values and terms, with and without the matcher's analysis.
+func TestPreparedDocumentsAreTheMappings(t *testing.T) {
+	ix, _ := openTest(t, Options{})
+	m := ix.b.Mapping().(*mapping.IndexMappingImpl)
+	at := time.Date(2026, 3, 1, 9, 30, 15, 123, time.UTC)
+	docs := append(synthDocs(200),
+		Doc{ID: "x:empty", CreatedAt: at},
+		Doc{ID: "x:bad-utf8", Platform: "x", Text: "返金\xffして\xfe ほしい Refunds!", Lang: "ja", CreatedAt: at, Score: -3},
+		Doc{ID: "x:kana", Platform: "X", Brand: "Kumo Mobile", Category: "Risky", AuthorHandle: "Someone",
+			Text: "ｽﾏﾎ が 使えない…ｸﾓﾓﾊﾞｲﾙ\u200bさん、ログインできません！？ #クモ", Lang: "JA", CreatedAt: at,
+			Context: []ContextPost{{ID: "x:1", Text: "どうしたの？"}, {ID: "x:2"}, {ID: "x:3", Text: "ＡＢＣ　ｄｅｆ"}},
+			Tagged:  true, InConversation: true, Alert: true, Score: 100, Followers: 1 << 40},
+	)
+	for _, d := range docs {
+		r, err := toRecord(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := document.NewDocument(r.ID)
+		if err := m.MapDocument(want, &r); err != nil {
+			t.Fatal(err)
+		}
+		wantFields := fieldsOf(want)
+		if got := fieldsOf(ix.prep.document(&r, nil)); !slices.Equal(got, wantFields) {
+			t.Fatalf("doc %s: prepared document differs from the mapping's:\n got  %q\n want %q", d.ID, got, wantFields)
+		}
+		shared := ja.Analyze(textnorm.Normalize(d.Text).Lower)
+		if got := fieldsOf(ix.prep.document(&r, shared)); !slices.Equal(got, wantFields) {
+			t.Fatalf("doc %s: prepared document with the matcher's analysis differs from the mapping's:\n got  %q\n want %q", d.ID, got, wantFields)
+		}
+	}
+}
+
+// TestSharedAnalysisSkipsKagome checks that the index takes every Japanese
+// run of a post from the matcher's analysis: a tokenizer without an analyzer
+// of its own would panic on the first run it had to analyze itself.
+func TestSharedAnalysisSkipsKagome(t *testing.T) {
+	for _, text := range []string{
+		"クモモバイルの回線が繋がらない。返金してほしい！",
+		"Kumo Mobileのアプリ、ログインできません😡 サポートに電話しても誰も出ない",
+		"ＳＩＭカードが届かないんだけど？？？　ｽﾏﾎ買い替えたばかりなのに",
+	} {
+		shared := ja.Analyze(textnorm.Normalize(text).Lower)
+		want := (&tokenizer{ja: ja}).Tokenize([]byte(text))
+		var got []string
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Fatalf("%q: a run was analyzed again instead of taken from the matcher's analysis (%v)", text, r)
+				}
+			}()
+			for _, tok := range (&tokenizer{shared: shared}).Tokenize([]byte(text)) {
+				got = append(got, tok.String())
+			}
+		}()
+		var wantS []string
+		for _, tok := range want {
+			wantS = append(wantS, tok.String())
+		}
+		if !slices.Equal(got, wantS) {
+			t.Errorf("%q:\n got  %v\n want %v", text, got, wantS)
+		}
+	}
+}
