@@ -1,13 +1,13 @@
 package index
 
 import (
+	"strings"
 	"unicode"
 	"unicode/utf8"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/analysis/token/lowercase"
-	"github.com/blevesearch/bleve/v2/analysis/tokenizer/single"
 	"github.com/blevesearch/bleve/v2/registry"
 	"github.com/blevesearch/segment"
 	"golang.org/x/text/unicode/norm"
@@ -19,9 +19,11 @@ import (
 // index mapping refers to them by name, so changing what they do changes
 // what an existing index means: bump indexVersion when it does.
 const (
-	TokenizerName       = "kizuki_tokenizer"
-	AnalyzerName        = "kizuki"
-	KeywordAnalyzerName = "kizuki_keyword"
+	TokenizerName = "kizuki_tokenizer"
+	AnalyzerName  = "kizuki"
+	// FieldsAnalyzerName analyzes the fields field: terms separated by
+	// fieldsSep, taken as they are.
+	FieldsAnalyzerName = "kizuki_fields"
 	// RangeAnalyzerName analyzes the integer fields (score, followers,
 	// created_at in seconds): a decimal integer becomes its range terms
 	// (ranges.go).
@@ -55,18 +57,50 @@ func init() {
 		func(map[string]any, *registry.Cache) (analysis.Analyzer, error) {
 			return &analysis.DefaultAnalyzer{Tokenizer: rangeTokenizer{}}, nil
 		}))
-	must(registry.RegisterAnalyzer(KeywordAnalyzerName,
-		func(_ map[string]any, cache *registry.Cache) (analysis.Analyzer, error) {
-			tok, err := cache.TokenizerNamed(single.Name)
-			if err != nil {
-				return nil, err
-			}
-			lower, err := cache.TokenFilterNamed(lowercase.Name)
-			if err != nil {
-				return nil, err
-			}
-			return &analysis.DefaultAnalyzer{Tokenizer: tok, TokenFilters: []analysis.TokenFilter{lower}}, nil
+	must(registry.RegisterAnalyzer(FieldsAnalyzerName,
+		func(map[string]any, *registry.Cache) (analysis.Analyzer, error) {
+			return &analysis.DefaultAnalyzer{Tokenizer: fieldsTokenizer{}}, nil
 		}))
+}
+
+// fieldsSep separates the terms of the fields field; a value holding it
+// has it replaced.
+const fieldsSep = 0
+
+// fieldTerm is the term of value in the keyword or boolean field name.
+func fieldTerm(name, value string) string {
+	return name + "=" + strings.ReplaceAll(value, string(rune(fieldsSep)), "\uFFFD")
+}
+
+// boolTerm is the value of a boolean, as Bleve writes it.
+func boolTerm(b bool) string {
+	if b {
+		return "T"
+	}
+	return "F"
+}
+
+// lowerKeyword lower-cases a keyword as Bleve's lowercase filter does, in
+// the index and in queries alike.
+func lowerKeyword(s string) string {
+	toks := lowercase.NewLowerCaseFilter().Filter(analysis.TokenStream{{Term: []byte(s)}})
+	return string(toks[0].Term)
+}
+
+// fieldsTokenizer splits the fields field at fieldsSep.
+type fieldsTokenizer struct{}
+
+func (fieldsTokenizer) Tokenize(input []byte) analysis.TokenStream {
+	var out analysis.TokenStream
+	start := 0
+	for i := 0; i <= len(input); i++ {
+		if i < len(input) && input[i] != fieldsSep {
+			continue
+		}
+		out = append(out, &analysis.Token{Term: input[start:i], Start: start, End: i, Position: len(out) + 1, Type: analysis.AlphaNumeric})
+		start = i + 1
+	}
+	return out
 }
 
 func must(err error) {

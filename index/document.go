@@ -31,8 +31,7 @@ func newPreparer(m mapping.IndexMapping) (*preparer, error) {
 		return nil, fmt.Errorf("index mapping of type %T is not Kizuki's", m)
 	}
 	p := &preparer{opts: map[string]bindex.FieldIndexingOptions{}, an: map[string]analysis.Analyzer{}}
-	for _, name := range []string{fText, fContext, fBrand, fCategory, fPlatform, fAuthor, fLang, fID,
-		fTagged, fInConversation, fAlert, fScore, fFollowers, fCreatedAt, fSortTime, fDoc} {
+	for _, name := range []string{fText, fContext, fFields, fScore, fFollowers, fCreatedAt, fSortTime, fDoc} {
 		dm := im.DefaultMapping.Properties[name]
 		if dm == nil || len(dm.Fields) != 1 {
 			return nil, fmt.Errorf("index mapping has no field %q", name)
@@ -74,23 +73,12 @@ func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Docu
 	str := func(name, v string, an analysis.Analyzer, pos []uint64) {
 		d.AddField(document.NewTextFieldCustom(name, pos, []byte(v), p.opts[name], an))
 	}
-	boolean := func(name string, v bool) {
-		d.AddField(document.NewBooleanFieldWithIndexingOptions(name, nil, v, p.opts[name]))
-	}
 	// The order of the record's fields, as the mapping would add them.
-	str(fID, r.ID, p.an[fID], nil)
-	str(fPlatform, r.Platform, p.an[fPlatform], nil)
-	str(fBrand, r.Brand, p.an[fBrand], nil)
-	str(fCategory, r.Category, p.an[fCategory], nil)
-	str(fAuthor, r.Author, p.an[fAuthor], nil)
-	str(fLang, r.Lang, p.an[fLang], nil)
+	str(fFields, r.Fields, p.an[fFields], nil)
 	str(fText, r.Text, text, nil)
 	for i, c := range r.Context {
 		str(fContext, c, p.text, []uint64{uint64(i)})
 	}
-	boolean(fTagged, r.Tagged)
-	boolean(fInConversation, r.InConversation)
-	boolean(fAlert, r.Alert)
 	str(fScore, r.Score, p.an[fScore], nil)
 	str(fFollowers, r.Followers, p.an[fFollowers], nil)
 	str(fCreatedAt, r.CreatedAt, p.an[fCreatedAt], nil)

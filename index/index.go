@@ -31,7 +31,7 @@ import (
 // the mapping or the analysis changes: an older index then fails to open
 // with ErrNotIndex instead of silently answering queries wrongly.
 const (
-	indexVersion    = "2"
+	indexVersion    = "3"
 	versionKey      = "kizuki_index_version"
 	defaultBatch    = 1000
 	defaultLockWait = 5 * time.Second
@@ -308,6 +308,13 @@ const (
 	fCreatedAt      = "created_at"
 	fDoc            = "doc" // the whole Doc as JSON: stored, not indexed
 	fSortTime       = "ts"  // created_at as one sortable term, for "newest"
+	// fFields holds the terms of every keyword and boolean field as
+	// "name=value" (fieldTerm), and id is Bleve's own _id: Bleve's cost per
+	// field and document (a term map, a dictionary per segment) was a large
+	// part of indexing a post, eight fields of one term each. Queries on
+	// those fields are translated (physical).
+	fFields = "fields"
+	fDocID  = "_id"
 )
 
 type fieldKind int
@@ -347,6 +354,9 @@ func fieldKindOf(name string) (fieldKind, bool) {
 // highlights are made from; storing each field again would double the
 // stored bytes. Unfielded query terms are rewritten to text OR context (see
 // rewrite), so there is no _all field.
+//
+// The keyword and boolean fields are one field, fFields, and id is Bleve's
+// _id.
 func newMapping() *mapping.IndexMappingImpl {
 	text := func() *mapping.FieldMapping {
 		f := mapping.NewTextFieldMapping()
@@ -366,11 +376,6 @@ func newMapping() *mapping.IndexMappingImpl {
 		f.DocValues = false
 		return f
 	}
-	boolean := func() *mapping.FieldMapping {
-		f := mapping.NewBooleanFieldMapping()
-		f.Store, f.IncludeInAll, f.DocValues = false, false, false
-		return f
-	}
 	// Numbers and dates are integers whose terms rangeQuery and dateQuery
 	// search (ranges.go); created_at is in seconds, and sorting by date
 	// uses ts, one term to the nanosecond.
@@ -383,13 +388,7 @@ func newMapping() *mapping.IndexMappingImpl {
 	dm := mapping.NewDocumentStaticMapping()
 	dm.AddFieldMappingsAt(fText, text())
 	dm.AddFieldMappingsAt(fContext, text())
-	for _, f := range []string{fBrand, fCategory, fPlatform, fAuthor, fLang} {
-		dm.AddFieldMappingsAt(f, keyword(KeywordAnalyzerName))
-	}
-	dm.AddFieldMappingsAt(fID, keyword("keyword"))
-	for _, f := range []string{fTagged, fInConversation, fAlert} {
-		dm.AddFieldMappingsAt(f, boolean())
-	}
+	dm.AddFieldMappingsAt(fFields, keyword(FieldsAnalyzerName))
 	dm.AddFieldMappingsAt(fScore, integer())
 	dm.AddFieldMappingsAt(fFollowers, integer())
 	dm.AddFieldMappingsAt(fCreatedAt, integer())
@@ -408,24 +407,38 @@ func newMapping() *mapping.IndexMappingImpl {
 // record is what Bleve indexes for a Doc: preparer.document makes its
 // fields; the json tags name them as the mapping does.
 type record struct {
-	ID             string   `json:"id"`
-	Platform       string   `json:"platform"`
-	Brand          string   `json:"brand"`
-	Category       string   `json:"category"`
-	Author         string   `json:"author"`
-	Lang           string   `json:"lang"`
-	Text           string   `json:"text"`
-	Context        []string `json:"context"`
-	Tagged         bool     `json:"tagged"`
-	InConversation bool     `json:"in_conversation"`
-	Alert          bool     `json:"alert"`
-	Score          string   `json:"score"`      // decimal
-	Followers      string   `json:"followers"`  // decimal
-	CreatedAt      string   `json:"created_at"` // Unix seconds, decimal
-	SortTime       string   `json:"ts"`
-	Doc            string   `json:"doc"`
+	ID        string   `json:"-"`      // Bleve's _id
+	Fields    string   `json:"fields"` // fieldTerms
+	Text      string   `json:"text"`
+	Context   []string `json:"context"`
+	Score     string   `json:"score"`      // decimal
+	Followers string   `json:"followers"`  // decimal
+	CreatedAt string   `json:"created_at"` // Unix seconds, decimal
+	SortTime  string   `json:"ts"`
+	Doc       string   `json:"doc"`
 
 	shared *japanese.Analysis // Doc.Analysis
+}
+
+// fieldTerms returns the terms of d's keyword and boolean fields, separated
+// by fieldsSep, for the fields analyzer to split.
+func fieldTerms(d *Doc) string {
+	var b strings.Builder
+	for _, f := range []struct{ name, v string }{
+		{fPlatform, d.Platform}, {fBrand, d.Brand}, {fCategory, d.Category},
+		{fAuthor, d.AuthorHandle}, {fLang, d.Lang},
+	} {
+		b.WriteString(fieldTerm(f.name, lowerKeyword(f.v)))
+		b.WriteByte(fieldsSep)
+	}
+	for _, f := range []struct {
+		name string
+		v    bool
+	}{{fTagged, d.Tagged}, {fInConversation, d.InConversation}, {fAlert, d.Alert}} {
+		b.WriteString(fieldTerm(f.name, boolTerm(f.v)))
+		b.WriteByte(fieldsSep)
+	}
+	return strings.TrimSuffix(b.String(), string(rune(fieldsSep)))
 }
 
 // sortTime encodes t as a fixed-width string whose order is the order of
@@ -456,23 +469,16 @@ func toRecord(d Doc) (record, error) {
 		return record{}, fmt.Errorf("doc %s: %w", d.ID, err)
 	}
 	return record{
-		ID:             d.ID,
-		Platform:       d.Platform,
-		Brand:          d.Brand,
-		Category:       d.Category,
-		Author:         d.AuthorHandle,
-		Lang:           d.Lang,
-		Text:           d.Text,
-		Context:        ctx,
-		Tagged:         d.Tagged,
-		InConversation: d.InConversation,
-		Alert:          d.Alert,
-		Score:          strconv.Itoa(d.Score),
-		Followers:      strconv.Itoa(d.Followers),
-		CreatedAt:      strconv.FormatInt(d.CreatedAt.Unix(), 10),
-		SortTime:       sortTime(d.CreatedAt),
-		Doc:            string(js),
-		shared:         d.Analysis,
+		ID:        d.ID,
+		Fields:    fieldTerms(&d),
+		Text:      d.Text,
+		Context:   ctx,
+		Score:     strconv.Itoa(d.Score),
+		Followers: strconv.Itoa(d.Followers),
+		CreatedAt: strconv.FormatInt(d.CreatedAt.Unix(), 10),
+		SortTime:  sortTime(d.CreatedAt),
+		Doc:       string(js),
+		shared:    d.Analysis,
 	}, nil
 }
 

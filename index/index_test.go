@@ -239,12 +239,30 @@ func TestSearchFinds(t *testing.T) {
 		{"hiragana brand name", "くももばいる", []string{"x:1", "x:4", "x:10"}},
 		{"only must not", "-返金", []string{"bsky:2", "x:3", "x:4", "reddit:5", "mastodon:6", "x:7", "x:8", "x:12"}},
 		{"fuzzy", "refund~1", []string{"reddit:5", "mastodon:6"}},
+		// Keyword and boolean fields are terms of one field in the index,
+		// and id is Bleve's _id: every form of query on them still works.
+		{"keyword wildcard", "+author:*RO", []string{"x:1", "x:3", "x:4", "x:9", "x:10"}},
+		{"keyword wildcard is not a prefix of another field", "+author:x*", nil},
+		{"keyword regexp", "+author:/[js]hiro|jiro/", []string{"x:3", "x:9"}},
+		{"keyword fuzzy", "+author:angri~1", []string{"x:7"}},
+		{"keyword fuzzy on the value", "+lang:e~1", []string{"reddit:5", "mastodon:6", "x:7", "x:8"}},
+		{"boolean false", "+in_conversation:false +category:actionable", []string{"bsky:2", "reddit:5", "x:11"}},
+		{"boolean true", "+tagged:true", []string{"x:4"}},
+		{"platform and lang", "+platform:x +lang:EN", []string{"x:7", "x:8"}},
+		{"id", `id:"bsky:2"`, []string{"bsky:2"}},
+		{"id wildcard", `id:reddit\:*`, []string{"reddit:5"}},
 		{"empty matches all", "", nil},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			res := find(t, ix, Request{Query: tc.query, Limit: 100})
+			if tc.want == nil && tc.query != "" {
+				if res.Total != 0 {
+					t.Errorf("Search(%q) = %v, want nothing", tc.query, ids(res))
+				}
+				return
+			}
 			if tc.want == nil {
 				if res.Total != uint64(len(corpus())) {
 					t.Errorf("Total = %d, want all %d", res.Total, len(corpus()))

@@ -99,6 +99,7 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		bq.AddFilter(query.NewConjunctionQuery(filters))
 		q = bq
 	}
+	q = physical(q)
 
 	limit := r.Limit
 	if limit <= 0 {

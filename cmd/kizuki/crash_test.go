@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -68,8 +69,10 @@ func TestKillDuringReplay(t *testing.T) {
 			default:
 			}
 			if b, _ := os.ReadFile(logPath); strings.Contains(string(b), "replay: ") || time.Now().After(deadline) {
-				time.Sleep(time.Duration(200+500*i) * time.Millisecond)
-				if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+				time.Sleep(time.Duration(100+200*i) * time.Millisecond)
+				if err := cmd.Process.Signal(syscall.SIGKILL); errors.Is(err, os.ErrProcessDone) {
+					t.Logf("run %d finished before the kill: the machine is fast; the restart still must not duplicate", i)
+				} else if err != nil {
 					t.Fatal(err)
 				}
 				<-done

@@ -138,7 +138,9 @@ func replay(ctx context.Context, m *matcher.Matcher, r *post.Reader, out output,
 		recorded  = make(chan int, 1)
 	)
 	if dd != nil {
-		recordQ = make(chan batch, 1)
+		// Two batches may wait: deciding goes on while the recorder waits
+		// for the disk (Bleve returns from a batch once it is synced).
+		recordQ = make(chan batch, 2)
 		go func() {
 			rec := dd.recorder()
 			var err error
