@@ -1385,3 +1385,44 @@ func BenchmarkRecordPosts(b *testing.B) {
 		})
 	}
 }
+
+// TestStoreSizeFollowsData records posts as a daemon does, ids and times
+// growing, and checks the file is not much larger than what it holds: with
+// bbolt's default half-full page splits it was 2.4 times as large.
+func TestStoreSizeFollowsData(t *testing.T) {
+	dir := t.TempDir()
+	s, err := Open(filepath.Join(dir, "kizuki.db"), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	start := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
+	data := 0
+	for b := range 20 {
+		batch := make([]Recorded, 500)
+		for i := range batch {
+			n := b*len(batch) + i
+			r := rec(fmt.Sprintf("x:%019d", 1860000000000000000+n*4096), start.Add(time.Duration(n)*time.Second), alert)
+			r.Post.Text += strings.Repeat(" so slow today", 40)
+			batch[i] = r
+			js, _ := json.Marshal(r)
+			data += len(js)
+		}
+		if _, err := s.RecordPosts(ctx, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Pages in use: the file itself grows in steps and keeps freed pages.
+	var used int64
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		used = tx.Size() - int64(s.db.Stats().FreePageN+s.db.Stats().PendingPageN)*int64(s.db.Info().PageSize)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if ratio := float64(used) / float64(data); ratio > 2 {
+		t.Errorf("store uses %d bytes for %d bytes of posts (%.2f×), want at most 2×", used, data, ratio)
+	} else {
+		t.Logf("store uses %.2f× its posts", ratio)
+	}
+}
