@@ -1,6 +1,8 @@
 package daemon
 
 import (
+	"context"
+
 	"github.com/kizuki-dev/kizuki/index"
 	"github.com/kizuki-dev/kizuki/matcher"
 	"github.com/kizuki-dev/kizuki/post"
@@ -34,4 +36,22 @@ func IndexRecorded(r *store.Recorded) index.Doc {
 	d := matcher.Decision{Brand: r.Decision.Brand, Category: rules.Category(r.Decision.Category), Score: r.Decision.Score,
 		Alert: r.Decision.Alert, Relevant: r.Decision.Relevant, Tagged: r.Decision.Tagged, InConversation: r.Decision.InConversation}
 	return IndexDoc(&r.Post, &d)
+}
+
+// StoreDocs gives an index its docs from the store, which keeps every post
+// with its decision, so that the index need not keep a copy
+// (index.Options.Docs).
+type StoreDocs struct{ Store *store.Store }
+
+// Docs returns the index docs of the posts of ids the store holds.
+func (s StoreDocs) Docs(ctx context.Context, ids []string) (map[string]index.Doc, error) {
+	recs, err := s.Store.GetPosts(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]index.Doc, len(recs))
+	for id, r := range recs {
+		out[id] = IndexRecorded(&r)
+	}
+	return out, nil
 }

@@ -83,7 +83,9 @@ func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Docu
 	str(fFollowers, r.Followers, p.an[fFollowers], nil)
 	str(fCreatedAt, r.CreatedAt, p.an[fCreatedAt], nil)
 	str(fSortTime, r.SortTime, p.an[fSortTime], nil)
-	str(fDoc, r.Doc, nil, nil) // stored only
+	if r.Doc != "" {
+		str(fDoc, r.Doc, nil, nil) // stored only
+	}
 	d.SetIndexed()
 	return d
 }

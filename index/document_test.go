@@ -60,7 +60,7 @@ func TestPreparedDocumentsAreTheMappings(t *testing.T) {
 			Tagged:  true, InConversation: true, Alert: true, Score: 100, Followers: 1 << 40},
 	)
 	for _, d := range docs {
-		r, err := toRecord(d)
+		r, err := toRecord(d, true)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -31,8 +31,10 @@ import (
 // the mapping or the analysis changes: an older index then fails to open
 // with ErrNotIndex instead of silently answering queries wrongly.
 const (
-	indexVersion    = "3"
-	versionKey      = "kizuki_index_version"
+	indexVersion = "3"
+	versionKey   = "kizuki_index_version"
+	// docsKey is "store" in an index created with Options.Docs.
+	docsKey         = "kizuki_docs"
 	defaultBatch    = 1000
 	defaultLockWait = 5 * time.Second
 	// parallelBatches is how many batches Index writes at once.
@@ -86,12 +88,25 @@ type Options struct {
 	// LockTimeout is how long Open waits for an index another process
 	// holds open before giving up (default 5s).
 	LockTimeout time.Duration
+	// Docs, when set, gives search results their docs, and the index does
+	// not keep a copy of each doc: Kizuki's store already keeps every post
+	// with its decision, and writing the copy cost about 4% of a replay.
+	// An index is written and read with the same choice. When nil, the
+	// index stores every doc itself.
+	Docs DocSource
+}
+
+// DocSource gives the docs of an index that does not store them.
+type DocSource interface {
+	// Docs returns the docs of ids that it has, by ID.
+	Docs(ctx context.Context, ids []string) (map[string]Doc, error)
 }
 
 // Index is an open index. It is safe for concurrent use.
 type Index struct {
 	b         bleve.Index
 	prep      *preparer
+	docs      DocSource // nil: docs are stored in the index
 	dir       string
 	batch     int
 	closeOnce sync.Once
@@ -149,7 +164,14 @@ func newIndex(b bleve.Index, dir string, opt Options) (*Index, error) {
 		_ = b.Close()
 		return nil, notIndex(dir, fmt.Sprintf("%s; %s", err, rebuild(dir)))
 	}
-	return &Index{b: b, prep: prep, dir: dir, batch: opt.BatchSize}, nil
+	if v, err := b.GetInternal([]byte(docsKey)); err != nil || string(v) == "store" && opt.Docs == nil {
+		_ = b.Close()
+		if err != nil {
+			return nil, fmt.Errorf("open index %s: %w", dir, err)
+		}
+		return nil, fmt.Errorf("open index %s: its posts are in the store of its data directory: open it with the store", dir)
+	}
+	return &Index{b: b, prep: prep, docs: opt.Docs, dir: dir, batch: opt.BatchSize}, nil
 }
 
 // firstLine keeps the first line of an error: some of Bleve's go on with
@@ -286,6 +308,12 @@ func create(dir string, cfg map[string]any, opt Options) (*Index, error) {
 	if err := b.SetInternal([]byte(versionKey), []byte(indexVersion)); err != nil {
 		_ = b.Close()
 		return nil, fmt.Errorf("create index %s: %w", dir, err)
+	}
+	if opt.Docs != nil {
+		if err := b.SetInternal([]byte(docsKey), []byte("store")); err != nil {
+			_ = b.Close()
+			return nil, fmt.Errorf("create index %s: %w", dir, err)
+		}
 	}
 	return newIndex(b, dir, opt)
 }
@@ -447,26 +475,37 @@ func sortTime(t time.Time) string {
 	return fmt.Sprintf("%016x", uint64(t.UnixNano())^(1<<63))
 }
 
-func toRecord(d Doc) (record, error) {
+// sanitize makes d's texts valid UTF-8. Offsets in highlights are byte
+// offsets into the text indexed, so the text shown must be the same bytes:
+// JSON would otherwise rewrite invalid UTF-8 on its own terms. The caller's
+// Context stays as it was.
+func sanitize(d *Doc) {
+	d.Text = strings.ToValidUTF8(d.Text, "\uFFFD")
+	d.Context = append([]ContextPost(nil), d.Context...)
+	for i := range d.Context {
+		d.Context[i].Text = strings.ToValidUTF8(d.Context[i].Text, "\uFFFD")
+	}
+}
+
+// toRecord makes the record of d, with d as JSON in it when store.
+func toRecord(d Doc, store bool) (record, error) {
 	if d.ID == "" {
 		return record{}, errors.New("doc without an id")
 	}
 	if d.CreatedAt.Before(document.MinTimeRepresentable) || d.CreatedAt.After(document.MaxTimeRepresentable) {
 		return record{}, fmt.Errorf("doc %s: created_at %s is not a date between 1678 and 2262", d.ID, d.CreatedAt.Format(time.RFC3339))
 	}
-	// Offsets in highlights are byte offsets into the stored text, so the
-	// text indexed and the text stored must be the same bytes: JSON would
-	// otherwise rewrite invalid UTF-8 on its own terms.
-	d.Text = strings.ToValidUTF8(d.Text, "\uFFFD")
-	d.Context = append([]ContextPost(nil), d.Context...) // the caller's slice stays as it was
+	sanitize(&d)
 	ctx := make([]string, len(d.Context))
 	for i := range d.Context {
-		d.Context[i].Text = strings.ToValidUTF8(d.Context[i].Text, "\uFFFD")
 		ctx[i] = d.Context[i].Text
 	}
-	js, err := json.Marshal(d)
-	if err != nil {
-		return record{}, fmt.Errorf("doc %s: %w", d.ID, err)
+	var js []byte
+	if store {
+		var err error
+		if js, err = json.Marshal(d); err != nil {
+			return record{}, fmt.Errorf("doc %s: %w", d.ID, err)
+		}
 	}
 	return record{
 		ID:        d.ID,
@@ -494,7 +533,7 @@ func (ix *Index) Index(ctx context.Context, docs []Doc) error {
 	recs := make([]record, 0, len(docs))
 	at := make(map[string]int, len(docs))
 	for _, d := range docs {
-		r, err := toRecord(d)
+		r, err := toRecord(d, ix.docs == nil)
 		if err != nil {
 			return fmt.Errorf("index: %w", err)
 		}

@@ -107,7 +107,9 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	limit = min(limit, maxLimit)
 	req := bleve.NewSearchRequestOptions(q, limit, max(r.Offset, 0), false)
-	req.Fields = []string{fDoc}
+	if ix.docs == nil {
+		req.Fields = []string{fDoc}
+	}
 	req.IncludeLocations = r.Highlight
 	switch r.Sort {
 	case "", "newest":
@@ -138,12 +140,18 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 		}
 		hl = hlsimple.NewHighlighter(fragsimple.NewFragmenter(fragmentRunes), marker{before, after}, hlsimple.DefaultSeparator)
 	}
+	docs, err := ix.hitDocs(ctx, res.Hits)
+	if err != nil {
+		return nil, fmt.Errorf("search %q: %w", r.Query, err)
+	}
 	out := &Result{Total: res.Total, Hits: make([]Hit, 0, len(res.Hits))}
 	for _, h := range res.Hits {
-		js, _ := h.Fields[fDoc].(string)
-		var d Doc
-		if err := json.Unmarshal([]byte(js), &d); err != nil {
-			return nil, fmt.Errorf("search: doc %s is stored damaged: %v", h.ID, err)
+		d, ok := docs[h.ID]
+		if !ok {
+			// Deleted from the store by retention and not yet from the
+			// index, or indexed just before a crash and not yet stored.
+			out.Total--
+			continue
 		}
 		hit := Hit{Doc: d, Score: h.Score}
 		if hl != nil {
@@ -153,6 +161,35 @@ func (ix *Index) Search(ctx context.Context, r Request) (*Result, error) {
 	}
 	out.Took = time.Since(start)
 	return out, nil
+}
+
+// hitDocs returns the docs of hits, from the index or from its DocSource.
+func (ix *Index) hitDocs(ctx context.Context, hits search.DocumentMatchCollection) (map[string]Doc, error) {
+	if ix.docs == nil {
+		out := make(map[string]Doc, len(hits))
+		for _, h := range hits {
+			js, _ := h.Fields[fDoc].(string)
+			var d Doc
+			if err := json.Unmarshal([]byte(js), &d); err != nil {
+				return nil, fmt.Errorf("doc %s is stored damaged: %v", h.ID, err)
+			}
+			out[h.ID] = d
+		}
+		return out, nil
+	}
+	ids := make([]string, len(hits))
+	for i, h := range hits {
+		ids[i] = h.ID
+	}
+	docs, err := ix.docs.Docs(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	for id, d := range docs {
+		sanitize(&d) // as it was indexed
+		docs[id] = d
+	}
+	return docs, nil
 }
 
 // fragments highlights the text and context of d where h matched. The

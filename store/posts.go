@@ -229,6 +229,34 @@ func (s *Store) GetPost(ctx context.Context, id string) (Recorded, bool, error) 
 	return r, ok, nil
 }
 
+// GetPosts returns, in one read transaction, the recorded posts of ids
+// that the store holds, by id.
+func (s *Store) GetPosts(ctx context.Context, ids []string) (map[string]Recorded, error) {
+	out := make(map[string]Recorded, len(ids))
+	err := s.view(ctx, func(tx *bolt.Tx) error {
+		posts, err := bucket(tx, bucketPosts)
+		if err != nil {
+			return err
+		}
+		for _, id := range ids {
+			v := posts.Get([]byte(id))
+			if v == nil {
+				continue
+			}
+			r, err := decodeRecorded(v)
+			if err != nil {
+				return fmt.Errorf("post %s: %w", id, err)
+			}
+			out[id] = r
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get %d posts: %w", len(ids), err)
+	}
+	return out, nil
+}
+
 // CountPosts is the number of recorded posts.
 func (s *Store) CountPosts() (int, error) {
 	n, err := s.keyCount(bucketPosts)

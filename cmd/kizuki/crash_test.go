@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kizuki-dev/kizuki/daemon"
 	"github.com/kizuki-dev/kizuki/demo"
 	"github.com/kizuki-dev/kizuki/index"
 	"github.com/kizuki-dev/kizuki/post"
@@ -108,7 +109,7 @@ func TestKillDuringReplay(t *testing.T) {
 			t.Fatalf("post %s missing from the store", ids[i])
 		}
 	}
-	ix, err := index.Open(filepath.Join(data, "index"), index.Options{})
+	ix, err := index.Open(filepath.Join(data, "index"), index.Options{Docs: daemon.StoreDocs{Store: st}})
 	if err != nil {
 		t.Fatalf("index after kills: %v", err)
 	}

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kizuki-dev/kizuki/daemon"
 	"github.com/kizuki-dev/kizuki/demo"
 	"github.com/kizuki-dev/kizuki/index"
 	"github.com/kizuki-dev/kizuki/matcher"
@@ -197,7 +198,7 @@ func TestKillDaemon(t *testing.T) {
 		t.Errorf("%d alerts printed over all runs for %d cases (at most %d more after %d kills)", printed, len(cases), kills, kills)
 	}
 	t.Logf("%d alerting posts: %d cases, %d replies in their threads", len(alerting), len(cases), len(alerting)-len(cases))
-	ix, err := index.Open(filepath.Join(data, "index"), index.Options{})
+	ix, err := index.Open(filepath.Join(data, "index"), index.Options{Docs: daemon.StoreDocs{Store: st}})
 	if err != nil {
 		t.Fatalf("index after kills: %v", err)
 	}

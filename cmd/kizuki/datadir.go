@@ -35,7 +35,7 @@ func openDataDir(dir string, readOnly bool) (*dataDir, error) {
 	if err != nil {
 		return nil, err
 	}
-	ix, err := index.Open(filepath.Join(dir, "index"), index.Options{})
+	ix, err := index.Open(filepath.Join(dir, "index"), index.Options{Docs: daemon.StoreDocs{Store: st}})
 	if err != nil {
 		st.Close()
 		return nil, err

@@ -71,7 +71,7 @@ func runDemo(ctx context.Context, env *env, color bool, pace time.Duration, keep
 		return err
 	}
 	defer st.Close()
-	ix, err := index.Open(filepath.Join(dir, "index"), index.Options{})
+	ix, err := index.Open(filepath.Join(dir, "index"), index.Options{Docs: daemon.StoreDocs{Store: st}})
 	if err != nil {
 		return err
 	}

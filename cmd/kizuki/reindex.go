@@ -47,7 +47,7 @@ func cmdReindex(ctx context.Context, env *env, args []string) error {
 			return fmt.Errorf("move the old index aside: %w", err)
 		}
 	}
-	ix, err := index.Open(path, index.Options{})
+	ix, err := index.Open(path, index.Options{Docs: daemon.StoreDocs{Store: st}})
 	if err != nil {
 		return err
 	}

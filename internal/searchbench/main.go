@@ -13,7 +13,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/kizuki-dev/kizuki/daemon"
 	"github.com/kizuki-dev/kizuki/index"
+	"github.com/kizuki-dev/kizuki/store"
 )
 
 func main() {
@@ -27,7 +29,12 @@ func main() {
 }
 
 func run(dir string, n int) error {
-	ix, err := index.Open(filepath.Join(dir, "index"), index.Options{})
+	st, err := store.Open(filepath.Join(dir, "kizuki.db"), store.Options{ReadOnly: true})
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	ix, err := index.Open(filepath.Join(dir, "index"), index.Options{Docs: daemon.StoreDocs{Store: st}})
 	if err != nil {
 		return err
 	}
