@@ -2,6 +2,7 @@ package index
 
 import (
 	"strings"
+	"sync"
 	"unicode"
 	"unicode/utf8"
 
@@ -51,7 +52,9 @@ func init() {
 			if err != nil {
 				return nil, err
 			}
-			return &analysis.DefaultAnalyzer{Tokenizer: tok, TokenFilters: []analysis.TokenFilter{latinOnly{stem}}}, nil
+			return &analysis.DefaultAnalyzer{Tokenizer: tok, TokenFilters: []analysis.TokenFilter{
+				latinOnly{f: stem, stems: &stemCache{m: map[string]string{}}},
+			}}, nil
 		}))
 	must(registry.RegisterAnalyzer(RangeAnalyzerName,
 		func(map[string]any, *registry.Cache) (analysis.Analyzer, error) {
@@ -109,22 +112,67 @@ func must(err error) {
 	}
 }
 
-// latinOnly applies a filter to the tokens that are not Japanese: the
-// English stemmer must not see katakana.
-type latinOnly struct{ f analysis.TokenFilter }
+// latinOnly applies a stemmer to the tokens that are not Japanese (the
+// English stemmer must not see katakana), through a cache of stems:
+// stemming was a tenth of analyzing a post, and a few thousand words make
+// most of any text.
+type latinOnly struct {
+	f     analysis.TokenFilter
+	stems *stemCache
+}
 
 func (l latinOnly) Filter(in analysis.TokenStream) analysis.TokenStream {
-	var latin analysis.TokenStream
+	var miss analysis.TokenStream
+	var words []string
 	for _, t := range in {
-		if t.Type == analysis.AlphaNumeric {
-			latin = append(latin, t)
+		if t.Type != analysis.AlphaNumeric {
+			continue
+		}
+		if s, ok := l.stems.get(t.Term); ok {
+			t.Term = append([]byte(nil), s...)
+			continue
+		}
+		miss = append(miss, t)
+		words = append(words, string(t.Term))
+	}
+	if len(miss) > 0 {
+		// Stemmers rewrite Term in place; the stream keeps its order.
+		l.f.Filter(miss)
+		for i, t := range miss {
+			l.stems.put(words[i], t.Term)
 		}
 	}
-	if len(latin) > 0 {
-		// Stemmers rewrite Term in place; the stream keeps its order.
-		l.f.Filter(latin)
-	}
 	return in
+}
+
+// stemCache maps words to their stems, up to stemCacheMax words; it is
+// safe for concurrent use.
+type stemCache struct {
+	mu sync.RWMutex
+	m  map[string]string
+}
+
+const (
+	stemCacheMax  = 1 << 16 // words, a few MB at most
+	stemCacheWord = 32      // bytes; longer words are rare and not kept
+)
+
+func (c *stemCache) get(w []byte) (string, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	s, ok := c.m[string(w)]
+	return s, ok
+}
+
+func (c *stemCache) put(w string, stem []byte) {
+	if len(w) > stemCacheWord {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) < stemCacheMax {
+		c.m[w] = string(stem)
+	}
 }
 
 // tokenizer is the Bleve tokenizer behind the "kizuki" analyzer. It

@@ -4,9 +4,12 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/blevesearch/bleve/v2/analysis"
+	"github.com/blevesearch/bleve/v2/analysis/lang/en"
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bindex "github.com/blevesearch/bleve_index_api"
@@ -108,5 +111,50 @@ func TestSharedAnalysisSkipsKagome(t *testing.T) {
 		if !slices.Equal(got, wantS) {
 			t.Errorf("%q:\n got  %v\n want %v", text, got, wantS)
 		}
+	}
+}
+
+// TestStemCache checks that stems from the cache are the stemmer's, on a
+// first pass that fills it and a second that reads it, from several
+// goroutines, and that a cached stem is the token's own copy.
+func TestStemCache(t *testing.T) {
+	words := strings.Fields("refunds refunded refunding connection connections dropped calls calling " +
+		"internationalizationsandmoreandmorewords charged charges Charged ログイン 2026 generously")
+	stem := en.NewEnglishStemmerFilter()
+	l := latinOnly{f: stem, stems: &stemCache{m: map[string]string{}}}
+	stream := func() analysis.TokenStream {
+		var s analysis.TokenStream
+		for _, w := range words {
+			typ := analysis.AlphaNumeric
+			if w == "ログイン" {
+				typ = analysis.Ideographic
+			}
+			s = append(s, &analysis.Token{Term: []byte(w), Type: typ})
+		}
+		return s
+	}
+	want := stream()
+	for _, tok := range want {
+		if tok.Type == analysis.AlphaNumeric {
+			stem.Filter(analysis.TokenStream{tok})
+		}
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Go(func() {
+			for pass := range 2 {
+				got := l.Filter(stream())
+				for i := range want {
+					if string(got[i].Term) != string(want[i].Term) {
+						t.Errorf("pass %d: %q stems to %q, want %q", pass, words[i], got[i].Term, want[i].Term)
+					}
+				}
+				got[0].Term[0] = 'X' // a token's term is its own
+			}
+		})
+	}
+	wg.Wait()
+	if len(l.stems.m) == 0 || len(l.stems.m) >= len(words) {
+		t.Errorf("cache holds %d words of %d: want the short Latin ones only", len(l.stems.m), len(words))
 	}
 }
