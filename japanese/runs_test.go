@@ -67,3 +67,34 @@ func TestAnalyzeByRuns(t *testing.T) {
 		t.Error("a nil analysis has tokens")
 	}
 }
+
+// TestOtherRunsCache checks that short runs of other scripts analyzed from
+// the cache give what kagome gives, and that an analysis owns its tokens.
+func TestOtherRunsCache(t *testing.T) {
+	t.Parallel()
+	a := New()
+	text := "返金して！！ 最悪。。。w https://example.com/a?b=1 ほんとに?"
+	first := a.Analyze(text)
+	first.Tokens[len(first.Tokens)-1].Surface = "changed"
+	second := a.Analyze(text)
+	checkCover(t, text, second.Tokens)
+	var want []Token
+	for _, r := range Runs(text) {
+		for _, tok := range a.Tokens(text[r.Start:r.End]) {
+			tok.Start += r.Start
+			tok.End += r.Start
+			want = append(want, tok)
+		}
+	}
+	if !slices.Equal(second.Tokens, want) {
+		t.Errorf("from the cache:\n got  %v\n want %v", second.Tokens, want)
+	}
+	if len(a.others) == 0 {
+		t.Error("no short run was cached")
+	}
+	for run := range a.others {
+		if len(run) > othersRun {
+			t.Errorf("cached a run of %d bytes", len(run))
+		}
+	}
+}
