@@ -145,6 +145,18 @@ func (l latinOnly) Filter(in analysis.TokenStream) analysis.TokenStream {
 	return in
 }
 
+// stem returns the stem of one Latin word.
+func (l latinOnly) stem(w []byte) []byte {
+	if s, ok := l.stems.get(w); ok {
+		return append([]byte(nil), s...)
+	}
+	word := string(w)
+	t := &analysis.Token{Term: w, Type: analysis.AlphaNumeric}
+	l.f.Filter(analysis.TokenStream{t})
+	l.stems.put(word, t.Term)
+	return t.Term
+}
+
 // stemCache maps words to their stems, up to stemCacheMax words; it is
 // safe for concurrent use.
 type stemCache struct {
@@ -196,12 +208,21 @@ type tokenizer struct {
 }
 
 func (t *tokenizer) Tokenize(input []byte) analysis.TokenStream {
-	n := normalize(input)
 	var out analysis.TokenStream
-	pos := 1
-	emit := func(term []byte, s, e int, typ analysis.TokenType) {
-		start, end := n.orig(s, e)
+	t.tokenize(input, func(term []byte, start, end, pos int, typ analysis.TokenType) {
 		out = append(out, &analysis.Token{Term: term, Start: start, End: end, Position: pos, Type: typ})
+	})
+	return out
+}
+
+// tokenize calls emit with each token of input: its term, its offsets in
+// input, its position from 1, and its type.
+func (t *tokenizer) tokenize(input []byte, emit func(term []byte, start, end, pos int, typ analysis.TokenType)) {
+	n := normalize(input)
+	pos := 1
+	put := func(term []byte, s, e int, typ analysis.TokenType) {
+		start, end := n.orig(s, e)
+		emit(term, start, end, pos, typ)
 		pos++
 	}
 	text := string(n.text)
@@ -209,7 +230,7 @@ func (t *tokenizer) Tokenize(input []byte) analysis.TokenStream {
 	for _, r := range japanese.Runs(text) {
 		run := text[r.Start:r.End]
 		if r.Script == japanese.ScriptOther {
-			latin(n.text[r.Start:r.End], r.Start, emit)
+			latin(n.text[r.Start:r.End], r.Start, put)
 			continue
 		}
 		toks, ok := t.shared.RunTokens(run, &from)
@@ -224,10 +245,9 @@ func (t *tokenizer) Tokenize(input []byte) analysis.TokenStream {
 			if term == "" {
 				term = tok.Surface
 			}
-			emit(foldKana(term), r.Start+tok.Start, r.Start+tok.End, analysis.Ideographic)
+			put(foldKana(term), r.Start+tok.Start, r.Start+tok.End, analysis.Ideographic)
 		}
 	}
-	return out
 }
 
 // keepJapanese reports whether a morpheme is worth indexing: content words

@@ -20,7 +20,8 @@ import (
 type preparer struct {
 	opts map[string]bindex.FieldIndexingOptions
 	an   map[string]analysis.Analyzer
-	text *analysis.DefaultAnalyzer // the kizuki analyzer
+	tok  *tokenizer // of the kizuki analyzer
+	stem latinOnly  // its filter
 }
 
 // newPreparer reads the options and analyzers of every field from m, the
@@ -53,21 +54,27 @@ func newPreparer(m mapping.IndexMapping) (*preparer, error) {
 	if !ok || p.an[fContext] != p.an[fText] {
 		return nil, fmt.Errorf("index mapping: text and context are not analyzed by %q", AnalyzerName)
 	}
-	if _, ok := text.Tokenizer.(*tokenizer); !ok {
+	tok, ok := text.Tokenizer.(*tokenizer)
+	if !ok {
 		return nil, fmt.Errorf("index mapping: analyzer %q has tokenizer %T", AnalyzerName, text.Tokenizer)
 	}
-	p.text = text
+	if len(text.TokenFilters) != 1 {
+		return nil, fmt.Errorf("index mapping: analyzer %q has %d filters", AnalyzerName, len(text.TokenFilters))
+	}
+	stem, ok := text.TokenFilters[0].(latinOnly)
+	if !ok {
+		return nil, fmt.Errorf("index mapping: analyzer %q has filter %T", AnalyzerName, text.TokenFilters[0])
+	}
+	p.tok, p.stem = tok, stem
 	return p, nil
 }
 
 // document returns the Bleve document of r. shared, if not nil, is the
 // matcher's analysis of r.Text.
 func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Document {
-	text := analysis.Analyzer(p.text)
+	tok := p.tok
 	if shared != nil {
-		a := *p.text
-		a.Tokenizer = &tokenizer{ja: ja, shared: shared}
-		text = &a
+		tok = &tokenizer{ja: tok.ja, shared: shared}
 	}
 	d := document.NewDocument(r.ID)
 	str := func(name, v string, an analysis.Analyzer, pos []uint64) {
@@ -75,9 +82,12 @@ func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Docu
 	}
 	// The order of the record's fields, as the mapping would add them.
 	str(fFields, r.Fields, p.an[fFields], nil)
-	str(fText, r.Text, text, nil)
+	text := func(name, v string, tok *tokenizer, pos []uint64) {
+		d.AddField(&textField{name: name, pos: pos, opts: p.opts[name], value: []byte(v), tok: tok, stem: p.stem})
+	}
+	text(fText, r.Text, tok, nil)
 	for i, c := range r.Context {
-		str(fContext, c, p.text, []uint64{uint64(i)})
+		text(fContext, c, p.tok, []uint64{uint64(i)})
 	}
 	str(fScore, r.Score, p.an[fScore], nil)
 	str(fFollowers, r.Followers, p.an[fFollowers], nil)
@@ -88,4 +98,64 @@ func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Docu
 	}
 	d.SetIndexed()
 	return d
+}
+
+// textField is a text or context field analyzed straight into its term
+// frequencies, the same ones Bleve's TextField makes with the kizuki
+// analyzer (a test holds them equal): Bleve's way goes through a token
+// stream of one allocation per token, a filter pass and a second walk.
+type textField struct {
+	name   string
+	pos    []uint64
+	opts   bindex.FieldIndexingOptions
+	value  []byte
+	tok    *tokenizer
+	stem   latinOnly
+	length int
+	freqs  bindex.TokenFrequencies
+}
+
+func (f *textField) Name() string                                      { return f.name }
+func (f *textField) ArrayPositions() []uint64                          { return f.pos }
+func (f *textField) Options() bindex.FieldIndexingOptions              { return f.opts }
+func (f *textField) Value() []byte                                     { return f.value }
+func (f *textField) NumPlainTextBytes() uint64                         { return uint64(len(f.value)) }
+func (f *textField) EncodedFieldType() byte                            { return 't' }
+func (f *textField) AnalyzedLength() int                               { return f.length }
+func (f *textField) AnalyzedTokenFrequencies() bindex.TokenFrequencies { return f.freqs }
+
+func (f *textField) Size() int {
+	n := len(f.name) + len(f.value) + 8*len(f.pos) + 64
+	if f.freqs != nil {
+		n += f.freqs.Size()
+	}
+	return n
+}
+
+func (f *textField) Analyze() {
+	freqs := bindex.TokenFrequencies{}
+	vectors, norms := f.opts.IncludeTermVectors(), !f.opts.SkipFreqNorm()
+	var locs []bindex.TokenLocation // allocated in blocks: Locations point into them
+	f.tok.tokenize(f.value, func(term []byte, start, end, pos int, typ analysis.TokenType) {
+		if typ == analysis.AlphaNumeric {
+			term = f.stem.stem(term)
+		}
+		f.length++
+		tf, ok := freqs[string(term)]
+		if !ok {
+			tf = &bindex.TokenFreq{Term: term}
+			freqs[string(term)] = tf
+		}
+		if vectors {
+			if len(locs) == cap(locs) {
+				locs = make([]bindex.TokenLocation, 0, max(16, len(f.value)/8))
+			}
+			locs = append(locs, bindex.TokenLocation{ArrayPositions: f.pos, Start: start, End: end, Position: pos})
+			tf.Locations = append(tf.Locations, &locs[len(locs)-1])
+		}
+		if norms {
+			tf.SetFrequency(tf.Frequency() + 1)
+		}
+	})
+	f.freqs = freqs
 }
