@@ -133,6 +133,7 @@ func (f *textField) Size() int {
 }
 
 func (f *textField) Analyze() {
+	f.length = 0
 	freqs := bindex.TokenFrequencies{}
 	vectors, norms := f.opts.IncludeTermVectors(), !f.opts.SkipFreqNorm()
 	var locs []bindex.TokenLocation // allocated in blocks: Locations point into them
