@@ -1,7 +1,9 @@
 package index
 
 import (
+	"bytes"
 	"fmt"
+	"strconv"
 
 	"github.com/blevesearch/bleve/v2/analysis"
 	"github.com/blevesearch/bleve/v2/document"
@@ -80,8 +82,15 @@ func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Docu
 	str := func(name, v string, an analysis.Analyzer, pos []uint64) {
 		d.AddField(document.NewTextFieldCustom(name, pos, []byte(v), p.opts[name], an))
 	}
+	terms := func(name, v string, split func([]byte) [][]byte) {
+		if p.opts[name].IncludeTermVectors() {
+			str(name, v, p.an[name], nil) // positions and offsets: Bleve's way
+			return
+		}
+		d.AddField(&termsField{name: name, opts: p.opts[name], value: []byte(v), terms: split})
+	}
 	// The order of the record's fields, as the mapping would add them.
-	str(fFields, r.Fields, p.an[fFields], nil)
+	terms(fFields, r.Fields, splitFields)
 	text := func(name, v string, tok *tokenizer, pos []uint64) {
 		d.AddField(&textField{name: name, pos: pos, opts: p.opts[name], value: []byte(v), tok: tok, stem: p.stem})
 	}
@@ -89,10 +98,10 @@ func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Docu
 	for i, c := range r.Context {
 		text(fContext, c, p.tok, []uint64{uint64(i)})
 	}
-	str(fScore, r.Score, p.an[fScore], nil)
-	str(fFollowers, r.Followers, p.an[fFollowers], nil)
-	str(fCreatedAt, r.CreatedAt, p.an[fCreatedAt], nil)
-	str(fSortTime, r.SortTime, p.an[fSortTime], nil)
+	terms(fScore, r.Score, numberTerms)
+	terms(fFollowers, r.Followers, numberTerms)
+	terms(fCreatedAt, r.CreatedAt, numberTerms)
+	terms(fSortTime, r.SortTime, wholeTerm)
 	if r.Doc != "" {
 		str(fDoc, r.Doc, nil, nil) // stored only
 	}
@@ -160,3 +169,64 @@ func (f *textField) Analyze() {
 	})
 	f.freqs = freqs
 }
+
+// termsField is a field of whole terms, without term vectors (fields,
+// score, followers, created_at, ts), counted straight from terms(value):
+// the same frequencies as Bleve's TextField with the field's analyzer,
+// without its token stream.
+type termsField struct {
+	name   string
+	opts   bindex.FieldIndexingOptions
+	value  []byte
+	terms  func([]byte) [][]byte
+	length int
+	freqs  bindex.TokenFrequencies
+}
+
+func (f *termsField) Name() string                                      { return f.name }
+func (f *termsField) ArrayPositions() []uint64                          { return nil }
+func (f *termsField) Options() bindex.FieldIndexingOptions              { return f.opts }
+func (f *termsField) Value() []byte                                     { return f.value }
+func (f *termsField) NumPlainTextBytes() uint64                         { return uint64(len(f.value)) }
+func (f *termsField) EncodedFieldType() byte                            { return 't' }
+func (f *termsField) AnalyzedLength() int                               { return f.length }
+func (f *termsField) AnalyzedTokenFrequencies() bindex.TokenFrequencies { return f.freqs }
+
+func (f *termsField) Size() int {
+	n := len(f.name) + len(f.value) + 64
+	if f.freqs != nil {
+		n += f.freqs.Size()
+	}
+	return n
+}
+
+func (f *termsField) Analyze() {
+	terms := f.terms(f.value)
+	f.length = len(terms)
+	f.freqs = make(bindex.TokenFrequencies, len(terms))
+	for _, t := range terms {
+		tf, ok := f.freqs[string(t)]
+		if !ok {
+			tf = &bindex.TokenFreq{Term: t}
+			f.freqs[string(t)] = tf
+		}
+		if !f.opts.SkipFreqNorm() {
+			tf.SetFrequency(tf.Frequency() + 1)
+		}
+	}
+}
+
+// splitFields is the terms of the fields field (fieldsTokenizer).
+func splitFields(v []byte) [][]byte { return bytes.Split(v, []byte{fieldsSep}) }
+
+// numberTerms is the range terms of a decimal integer (rangeTokenizer).
+func numberTerms(v []byte) [][]byte {
+	n, err := strconv.ParseInt(string(v), 10, 64)
+	if err != nil {
+		return nil
+	}
+	return rangeTerms(n)
+}
+
+// wholeTerm is v as one term (Bleve's keyword analyzer).
+func wholeTerm(v []byte) [][]byte { return [][]byte{v} }
