@@ -266,6 +266,9 @@ func keepJapanese(tok japanese.Token) bool {
 }
 
 func latin(run []byte, off int, emit func([]byte, int, int, analysis.TokenType)) {
+	if asciiWords(run, off, emit) {
+		return
+	}
 	seg := segment.NewWordSegmenterDirect(run)
 	start := 0
 	for seg.Segment() {
@@ -280,6 +283,60 @@ func latin(run []byte, off int, emit func([]byte, int, int, analysis.TokenType))
 		}
 		start = end
 	}
+}
+
+// asciiWords splits an ASCII run into words by the rules of Unicode word
+// segmentation (UAX #29) that apply to ASCII, as the segment package
+// does, about ten times faster: letters and digits join; "." and "'" join
+// two letters or two digits, ":" two letters, "," and ";" two digits;
+// everything else breaks. A word of digits only is a number. It reports
+// false, emitting nothing, for a run it leaves to the segment package:
+// non-ASCII, or with "_", which joins by rules of its own.
+func asciiWords(run []byte, off int, emit func([]byte, int, int, analysis.TokenType)) bool {
+	for _, c := range run {
+		if c >= utf8.RuneSelf || c == '_' {
+			return false
+		}
+	}
+	letter := func(i int) bool {
+		c := run[i]
+		return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z'
+	}
+	digit := func(i int) bool { return '0' <= run[i] && run[i] <= '9' }
+	// joins reports whether run[i], a punctuation mark, is inside a word.
+	joins := func(i int) bool {
+		if i == 0 || i+1 == len(run) {
+			return false
+		}
+		switch run[i] {
+		case '.', '\'':
+			return letter(i-1) && letter(i+1) || digit(i-1) && digit(i+1)
+		case ':':
+			return letter(i-1) && letter(i+1)
+		case ',', ';':
+			return digit(i-1) && digit(i+1)
+		}
+		return false
+	}
+	for i := 0; i < len(run); {
+		if !letter(i) && !digit(i) {
+			i++
+			continue
+		}
+		start, number := i, true
+		for i < len(run) && (letter(i) || digit(i) || joins(i)) {
+			if letter(i) {
+				number = false
+			}
+			i++
+		}
+		typ := analysis.AlphaNumeric
+		if number {
+			typ = analysis.Numeric
+		}
+		emit(run[start:i], off+start, off+i, typ)
+	}
+	return true
 }
 
 // foldKana folds hiragana to katakana, so that a word written either way

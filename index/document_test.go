@@ -2,6 +2,7 @@ package index
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -13,6 +14,7 @@ import (
 	"github.com/blevesearch/bleve/v2/document"
 	"github.com/blevesearch/bleve/v2/mapping"
 	bindex "github.com/blevesearch/bleve_index_api"
+	"github.com/blevesearch/segment"
 
 	"github.com/kizuki-dev/kizuki/textnorm"
 )
@@ -156,5 +158,62 @@ func TestStemCache(t *testing.T) {
 	wg.Wait()
 	if len(l.stems.m) == 0 || len(l.stems.m) >= len(words) {
 		t.Errorf("cache holds %d words of %d: want the short Latin ones only", len(l.stems.m), len(words))
+	}
+}
+
+// TestASCIIWords holds the ASCII fast path of word segmentation to the
+// segment package, on words people write and on random ASCII.
+func TestASCIIWords(t *testing.T) {
+	words := func(run []byte, fast bool) []string {
+		var out []string
+		emit := func(b []byte, s, e int, typ analysis.TokenType) {
+			out = append(out, fmt.Sprintf("%q@%d-%d/%d", b, s, e, typ))
+		}
+		if fast {
+			if !asciiWords(run, 3, emit) {
+				return nil
+			}
+		} else {
+			seg := segment.NewWordSegmenterDirect(run)
+			start := 0
+			for seg.Segment() {
+				b := seg.Bytes()
+				switch seg.Type() {
+				case segment.None:
+				case segment.Number:
+					emit(b, 3+start, 3+start+len(b), analysis.Numeric)
+				default:
+					emit(b, 3+start, 3+start+len(b), analysis.AlphaNumeric)
+				}
+				start += len(b)
+			}
+		}
+		return out
+	}
+	cases := []string{
+		"Kumo Mobile dropped my call three times today.", "don't can't won't.", "e.g. a.b.c 1.2.3 1,000,000.50",
+		"https://example.com/status?id=1&x=y#top", "@kumo_support #KumoMobile", "a:b 1:2 a;b 1;2 a,b",
+		"..a.. 'a' '1' a'1 1'a 1.a a.1 a1.2 1a.b", "\r\n\t x\ny", "", "   ", "!!!", "v2.0-beta (3/4)",
+	}
+	r := rand.New(rand.NewPCG(3, 4))
+	const alphabet = "abZ19 .,;:'\"!?-/#@\n_"
+	for range 5000 {
+		b := make([]byte, r.IntN(16))
+		for i := range b {
+			b[i] = alphabet[r.IntN(len(alphabet))]
+		}
+		cases = append(cases, string(b))
+	}
+	for _, c := range cases {
+		if strings.Contains(c, "_") {
+			continue // left to the segment package, checked below
+		}
+		got, want := words([]byte(c), true), words([]byte(c), false)
+		if !slices.Equal(got, want) {
+			t.Fatalf("%q:\n got  %v\n want %v", c, got, want)
+		}
+	}
+	if asciiWords([]byte("snake_case"), 0, func([]byte, int, int, analysis.TokenType) {}) {
+		t.Error("a run with _ was not left to the segment package")
 	}
 }
