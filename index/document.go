@@ -87,12 +87,12 @@ func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Docu
 			str(name, v, p.an[name], nil) // positions and offsets: Bleve's way
 			return
 		}
-		d.AddField(&termsField{name: name, opts: p.opts[name], value: []byte(v), terms: split})
+		d.AddField(&termsField{counted: counted{name: name, opts: p.opts[name], value: []byte(v)}, terms: split})
 	}
 	// The order of the record's fields, as the mapping would add them.
 	terms(fFields, r.Fields, splitFields)
 	text := func(name, v string, tok *tokenizer, pos []uint64) {
-		d.AddField(&textField{name: name, pos: pos, opts: p.opts[name], value: []byte(v), tok: tok, stem: p.stem})
+		d.AddField(&textField{counted: counted{name: name, pos: pos, opts: p.opts[name], value: []byte(v)}, tok: tok, stem: p.stem})
 	}
 	text(fText, r.Text, tok, nil)
 	for i, c := range r.Context {
@@ -109,31 +109,29 @@ func (p *preparer) document(r *record, shared *japanese.Analysis) *document.Docu
 	return d
 }
 
-// textField is a text or context field analyzed straight into its term
-// frequencies, the same ones Bleve's TextField makes with the kizuki
-// analyzer (a test holds them equal): Bleve's way goes through a token
-// stream of one allocation per token, a filter pass and a second walk.
-type textField struct {
+// counted is what the fields below share: a field of ours whose Analyze
+// counts its terms straight into frequencies, the same ones Bleve's
+// TextField makes with the field's analyzer (a test holds them equal), but
+// without its token stream of one allocation per token.
+type counted struct {
 	name   string
 	pos    []uint64
 	opts   bindex.FieldIndexingOptions
 	value  []byte
-	tok    *tokenizer
-	stem   latinOnly
 	length int
 	freqs  bindex.TokenFrequencies
 }
 
-func (f *textField) Name() string                                      { return f.name }
-func (f *textField) ArrayPositions() []uint64                          { return f.pos }
-func (f *textField) Options() bindex.FieldIndexingOptions              { return f.opts }
-func (f *textField) Value() []byte                                     { return f.value }
-func (f *textField) NumPlainTextBytes() uint64                         { return uint64(len(f.value)) }
-func (f *textField) EncodedFieldType() byte                            { return 't' }
-func (f *textField) AnalyzedLength() int                               { return f.length }
-func (f *textField) AnalyzedTokenFrequencies() bindex.TokenFrequencies { return f.freqs }
+func (f *counted) Name() string                                      { return f.name }
+func (f *counted) ArrayPositions() []uint64                          { return f.pos }
+func (f *counted) Options() bindex.FieldIndexingOptions              { return f.opts }
+func (f *counted) Value() []byte                                     { return f.value }
+func (f *counted) NumPlainTextBytes() uint64                         { return uint64(len(f.value)) }
+func (f *counted) EncodedFieldType() byte                            { return 't' }
+func (f *counted) AnalyzedLength() int                               { return f.length }
+func (f *counted) AnalyzedTokenFrequencies() bindex.TokenFrequencies { return f.freqs }
 
-func (f *textField) Size() int {
+func (f *counted) Size() int {
 	n := len(f.name) + len(f.value) + 8*len(f.pos) + 64
 	if f.freqs != nil {
 		n += f.freqs.Size()
@@ -141,21 +139,37 @@ func (f *textField) Size() int {
 	return n
 }
 
+// count adds one occurrence of term and returns its frequency entry.
+func (f *counted) count(term []byte) *bindex.TokenFreq {
+	f.length++
+	tf, ok := f.freqs[string(term)]
+	if !ok {
+		tf = &bindex.TokenFreq{Term: term}
+		f.freqs[string(term)] = tf
+	}
+	if !f.opts.SkipFreqNorm() {
+		tf.SetFrequency(tf.Frequency() + 1)
+	}
+	return tf
+}
+
+// textField is a text or context field: the kizuki analyzer's terms with
+// their locations.
+type textField struct {
+	counted
+	tok  *tokenizer
+	stem latinOnly
+}
+
 func (f *textField) Analyze() {
-	f.length = 0
-	freqs := bindex.TokenFrequencies{}
-	vectors, norms := f.opts.IncludeTermVectors(), !f.opts.SkipFreqNorm()
+	f.length, f.freqs = 0, bindex.TokenFrequencies{}
+	vectors := f.opts.IncludeTermVectors()
 	var locs []bindex.TokenLocation // allocated in blocks: Locations point into them
 	f.tok.tokenize(f.value, func(term []byte, start, end, pos int, typ analysis.TokenType) {
 		if typ == analysis.AlphaNumeric {
 			term = f.stem.stem(term)
 		}
-		f.length++
-		tf, ok := freqs[string(term)]
-		if !ok {
-			tf = &bindex.TokenFreq{Term: term}
-			freqs[string(term)] = tf
-		}
+		tf := f.count(term)
 		if vectors {
 			if len(locs) == cap(locs) {
 				locs = make([]bindex.TokenLocation, 0, max(16, len(f.value)/8))
@@ -163,56 +177,21 @@ func (f *textField) Analyze() {
 			locs = append(locs, bindex.TokenLocation{ArrayPositions: f.pos, Start: start, End: end, Position: pos})
 			tf.Locations = append(tf.Locations, &locs[len(locs)-1])
 		}
-		if norms {
-			tf.SetFrequency(tf.Frequency() + 1)
-		}
 	})
-	f.freqs = freqs
 }
 
-// termsField is a field of whole terms, without term vectors (fields,
-// score, followers, created_at, ts), counted straight from terms(value):
-// the same frequencies as Bleve's TextField with the field's analyzer,
-// without its token stream.
+// termsField is a field of whole terms without term vectors (fields,
+// score, followers, created_at, ts): terms(value).
 type termsField struct {
-	name   string
-	opts   bindex.FieldIndexingOptions
-	value  []byte
-	terms  func([]byte) [][]byte
-	length int
-	freqs  bindex.TokenFrequencies
-}
-
-func (f *termsField) Name() string                                      { return f.name }
-func (f *termsField) ArrayPositions() []uint64                          { return nil }
-func (f *termsField) Options() bindex.FieldIndexingOptions              { return f.opts }
-func (f *termsField) Value() []byte                                     { return f.value }
-func (f *termsField) NumPlainTextBytes() uint64                         { return uint64(len(f.value)) }
-func (f *termsField) EncodedFieldType() byte                            { return 't' }
-func (f *termsField) AnalyzedLength() int                               { return f.length }
-func (f *termsField) AnalyzedTokenFrequencies() bindex.TokenFrequencies { return f.freqs }
-
-func (f *termsField) Size() int {
-	n := len(f.name) + len(f.value) + 64
-	if f.freqs != nil {
-		n += f.freqs.Size()
-	}
-	return n
+	counted
+	terms func([]byte) [][]byte
 }
 
 func (f *termsField) Analyze() {
 	terms := f.terms(f.value)
-	f.length = len(terms)
-	f.freqs = make(bindex.TokenFrequencies, len(terms))
+	f.length, f.freqs = 0, make(bindex.TokenFrequencies, len(terms))
 	for _, t := range terms {
-		tf, ok := f.freqs[string(t)]
-		if !ok {
-			tf = &bindex.TokenFreq{Term: t}
-			f.freqs[string(t)] = tf
-		}
-		if !f.opts.SkipFreqNorm() {
-			tf.SetFrequency(tf.Frequency() + 1)
-		}
+		f.count(t)
 	}
 }
 
