@@ -11,6 +11,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/kizuki-dev/kizuki/internal/yamlerr"
 	"log/slog"
 	"maps"
 	"net/url"
@@ -370,11 +371,11 @@ func (c *Config) String() string {
 func yamlValue(v any) string {
 	switch v := v.(type) {
 	case string:
-		return yamlQuote(v)
+		return yamlerr.Quote(v)
 	case []string:
 		q := make([]string, len(v))
 		for i, s := range v {
-			q[i] = yamlQuote(s)
+			q[i] = yamlerr.Quote(s)
 		}
 		return "[" + strings.Join(q, ", ") + "]"
 	}

@@ -217,7 +217,7 @@ func (d *decoder) parseYAML(src []byte) *yaml.Node {
 		d.add(1, "`kizuki init` writes a starter kizuki.yaml", "file is empty")
 		return nil
 	case root.Kind != yaml.MappingNode:
-		d.at(root, "start with keys such as timezone: and sources:", "the file must be a mapping of keys to values, not %s", kindName(root))
+		d.at(root, "start with keys such as timezone: and sources:", "the file must be a mapping of keys to values, not %s", yamlerr.Kind(root))
 		return nil
 	}
 	return root
@@ -242,28 +242,6 @@ func (d *decoder) syntaxError(src []byte, err error) {
 
 func isNull(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" }
 
-// kindName describes a node for messages. It never shows the value of a
-// string, which could be a secret.
-func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "empty"
-		case "!!int", "!!float":
-			return "a number"
-		case "!!bool":
-			return "true/false"
-		}
-		return "a string"
-	}
-	return "something else"
-}
-
 // pair is one key: value of a mapping; val is resolved.
 type pair struct {
 	key   string
@@ -279,7 +257,7 @@ func (d *decoder) mapping(n *yaml.Node, where, example string, valid []string) (
 		return nil, true
 	}
 	if n.Kind != yaml.MappingNode {
-		d.at(n, "write it as "+example, "%s must be a mapping, not %s", where, kindName(n))
+		d.at(n, "write it as "+example, "%s must be a mapping, not %s", where, yamlerr.Kind(n))
 		return nil, false
 	}
 	var out []pair
@@ -288,7 +266,7 @@ func (d *decoder) mapping(n *yaml.Node, where, example string, valid []string) (
 		k := d.resolve(n.Content[i])
 		v := d.resolve(n.Content[i+1])
 		if k.Kind != yaml.ScalarNode || isNull(k) {
-			d.at(k, "", "a key%s must be a name, not %s", in(where), kindName(k))
+			d.at(k, "", "a key%s must be a name, not %s", in(where), yamlerr.Kind(k))
 			continue
 		}
 		if k.Value == "<<" && k.ShortTag() == "!!merge" {
@@ -332,10 +310,10 @@ func (d *decoder) scalar(p pair, path string, allowEmpty bool) (string, bool) {
 	case isNull(v) && allowEmpty:
 		return "", true
 	case isNull(v):
-		d.at(p.knode, emptyValueHint(p), "%s is empty", path)
+		d.at(p.knode, yamlerr.CommentHint(p.val, p.knode), "%s is empty", path)
 		return "", false
 	case v.Kind != yaml.ScalarNode:
-		d.at(v, "", "%s must be a single value, not %s", path, kindName(v))
+		d.at(v, "", "%s must be a single value, not %s", path, yamlerr.Kind(v))
 		return "", false
 	}
 	s, ok := d.expand(v, v.Value, path)
@@ -348,16 +326,6 @@ func (d *decoder) scalar(p pair, path string, allowEmpty bool) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-// emptyValueHint explains an empty value that was meant to start with "#".
-func emptyValueHint(p pair) string {
-	for _, c := range []string{p.val.LineComment, p.knode.LineComment} {
-		if strings.HasPrefix(c, "#") && len(c) > 1 && c[1] != ' ' {
-			return fmt.Sprintf("quote it: %q; an unquoted # starts a comment", strings.TrimSpace(c))
-		}
-	}
-	return ""
 }
 
 // expand replaces the ${NAME} references of s.
@@ -420,14 +388,14 @@ func (d *decoder) boolean(p pair, path string) (bool, bool) {
 			hint = "write false"
 		}
 	}
-	d.at(v, hint, "%s must be true or false, not %s", path, kindName(v))
+	d.at(v, hint, "%s must be true or false, not %s", path, yamlerr.Kind(v))
 	return false, false
 }
 
 func (d *decoder) integer(p pair, path string, lo, hi int) (int, bool) {
 	v := p.val
 	if v.Kind != yaml.ScalarNode || v.ShortTag() != "!!int" {
-		d.at(v, "", "%s must be a whole number from %d to %d, not %s", path, lo, hi, kindName(v))
+		d.at(v, "", "%s must be a whole number from %d to %d, not %s", path, lo, hi, yamlerr.Kind(v))
 		return 0, false
 	}
 	n, err := strconv.ParseInt(strings.ReplaceAll(v.Value, "_", ""), 0, 64)
@@ -445,10 +413,10 @@ func (d *decoder) list(p pair, path string) ([]string, bool) {
 	case isNull(v):
 		return nil, true
 	case v.Kind == yaml.ScalarNode:
-		d.at(v, listHint(v.Value), "%s must be a list, not a single value", path)
+		d.at(v, yamlerr.ListHint(v.Value), "%s must be a list, not a single value", path)
 		return nil, false
 	case v.Kind != yaml.SequenceNode:
-		d.at(v, "write it as a list: [a, b]", "%s must be a list, not %s", path, kindName(v))
+		d.at(v, "write it as a list: [a, b]", "%s must be a list, not %s", path, yamlerr.Kind(v))
 		return nil, false
 	}
 	var out []string
@@ -462,27 +430,6 @@ func (d *decoder) list(p pair, path string) ([]string, bool) {
 		ok = ok && good
 	}
 	return out, ok
-}
-
-func listHint(value string) string {
-	var items []string
-	for part := range strings.SplitSeq(value, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			items = append(items, yamlQuote(part))
-		}
-	}
-	if len(items) == 0 {
-		return "write it as a list: [a, b]"
-	}
-	return "write it as a list: [" + strings.Join(items, ", ") + "]"
-}
-
-func yamlQuote(s string) string {
-	if s == "" || strings.ContainsAny(s, ":#[]{},&*!|>'\"%@`\\\n\t") || strings.HasPrefix(s, "-") ||
-		strings.HasPrefix(s, "?") || s != strings.TrimSpace(s) {
-		return strconv.Quote(s)
-	}
-	return s
 }
 
 func clip(s string) string {
@@ -798,7 +745,7 @@ func (d *decoder) sources(c *Config, p pair) {
 		d.at(p.knode, "add at least one, e.g. sources: [{type: hackernews}]", "sources is empty")
 		return
 	case v.Kind != yaml.SequenceNode:
-		d.at(v, "write it as a list: sources: [{type: hackernews}]", "sources must be a list, not %s", kindName(v))
+		d.at(v, "write it as a list: sources: [{type: hackernews}]", "sources must be a list, not %s", yamlerr.Kind(v))
 		return
 	case len(v.Content) == 0:
 		d.at(v, "add at least one, e.g. sources: [{type: hackernews}]", "sources is empty")
@@ -835,7 +782,7 @@ func allSourceKeys() []string {
 func (d *decoder) source(n *yaml.Node, where string) (Source, bool) {
 	src := Source{Pos: rules.Pos{File: d.file, Line: n.Line}}
 	if n.Kind != yaml.MappingNode {
-		d.at(n, "write it as {name: hn, type: hackernews}", "%s must be a mapping, not %s", where, kindName(n))
+		d.at(n, "write it as {name: hn, type: hackernews}", "%s must be a mapping, not %s", where, yamlerr.Kind(n))
 		return src, false
 	}
 	// The type decides which keys are valid: find it first.

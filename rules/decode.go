@@ -211,25 +211,13 @@ func (d *decoder) srcLines() []string {
 	return d.lines
 }
 
-// kindName describes what a node is, for messages.
+// kindName describes what a node is, for messages; a rule file holds no
+// secrets, so a string is shown.
 func kindName(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.ScalarNode:
-		switch n.ShortTag() {
-		case "!!null":
-			return "empty"
-		case "!!int", "!!float":
-			return "a number"
-		case "!!bool":
-			return "true/false"
-		}
-		return fmt.Sprintf("the string %q", clip(n.Value))
+	if k := yamlerr.Kind(n); k != "a string" {
+		return k
 	}
-	return "something else"
+	return fmt.Sprintf("the string %q", clip(n.Value))
 }
 
 func clip(s string) string {
@@ -300,7 +288,7 @@ func (d *decoder) str(p pair) (string, bool) {
 	v := p.val
 	switch {
 	case isNull(v):
-		d.at(p.knode, emptyValueHint(p), "%s is empty", p.key)
+		d.at(p.knode, yamlerr.CommentHint(p.rawValue, p.knode), "%s is empty", p.key)
 		return "", false
 	case v.Kind != yaml.ScalarNode:
 		d.at(v, "", "%s must be a single value, not %s", p.key, kindName(v))
@@ -312,17 +300,6 @@ func (d *decoder) str(p pair) (string, bool) {
 		return "", false
 	}
 	return s, true
-}
-
-// emptyValueHint explains an empty value that was meant to start with "#":
-// YAML read it as a comment.
-func emptyValueHint(p pair) string {
-	for _, c := range []string{p.rawValue.LineComment, p.knode.LineComment} {
-		if strings.HasPrefix(c, "#") && len(c) > 1 && c[1] != ' ' {
-			return fmt.Sprintf("quote it: %q; an unquoted # starts a comment", strings.TrimSpace(c))
-		}
-	}
-	return ""
 }
 
 func (d *decoder) boolean(p pair) (bool, bool) {
@@ -384,7 +361,7 @@ func (d *decoder) strListOf(v *yaml.Node, key, what string, trim bool) []item {
 	case isNull(v):
 		return nil
 	case v.Kind == yaml.ScalarNode:
-		d.at(v, listHint(v.Value), "%s must be a list, not a single value", key)
+		d.at(v, yamlerr.ListHint(v.Value), "%s must be a list, not a single value", key)
 		return nil
 	case v.Kind != yaml.SequenceNode:
 		d.at(v, "write it as a list: [a, b]", "%s must be a list, not %s", key, kindName(v))
@@ -997,7 +974,7 @@ func (d *decoder) signal(n *yaml.Node) (sigEntry, bool) {
 				var words []string
 				for _, it := range e.val.Content {
 					if it.Kind == yaml.ScalarNode && len(words) < 3 {
-						words = append(words, yamlQuote(it.Value))
+						words = append(words, yamlerr.Quote(it.Value))
 					}
 				}
 				d.at(e.val, "write it as terms: {any: ["+strings.Join(words, ", ")+"]}, or per language: {en: [...], ja: [...]}",

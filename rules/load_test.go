@@ -567,9 +567,6 @@ func TestSuggest(t *testing.T) {
 			t.Errorf("suggest.Nearest(%q) = %q, want %q", word, got, want)
 		}
 	}
-	if got := listHint(`a, b: c, "d"`); got != `write it as a list: [a, "b: c", "\"d\""]` {
-		t.Errorf("listHint: %s", got)
-	}
 	if got := thousands(1234567); got != "1,234,567" {
 		t.Error(got)
 	}

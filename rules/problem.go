@@ -78,28 +78,3 @@ func tidyProblems(ps []Problem) Problems {
 	}
 	return Problems(out)
 }
-
-// listHint is the hint for a single value where a list is expected:
-// `write it as a list: [a, b]` (a comma-separated string is split).
-func listHint(value string) string {
-	var items []string
-	for part := range strings.SplitSeq(value, ",") {
-		if part = strings.TrimSpace(part); part != "" {
-			items = append(items, yamlQuote(part))
-		}
-	}
-	if len(items) == 0 {
-		return "write it as a list: [a, b]"
-	}
-	return "write it as a list: [" + strings.Join(items, ", ") + "]"
-}
-
-// yamlQuote quotes s when it could not be written as a plain scalar in a
-// flow list.
-func yamlQuote(s string) string {
-	if s == "" || strings.ContainsAny(s, ":#[]{},&*!|>'\"%@`\\\n\t") || strings.HasPrefix(s, "-") ||
-		strings.HasPrefix(s, "?") || s != strings.TrimSpace(s) {
-		return strconv.Quote(s)
-	}
-	return s
-}
