@@ -375,21 +375,11 @@ func (d *decoder) secret(p pair, path, envHint string) (Secret, bool) {
 }
 
 func (d *decoder) boolean(p pair, path string) (bool, bool) {
-	v := p.val
-	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool" {
-		return strings.EqualFold(v.Value, "true"), true
+	b, ok, hint := yamlerr.Bool(p.val)
+	if !ok {
+		d.at(p.val, hint, "%s must be true or false, not %s", path, yamlerr.Kind(p.val))
 	}
-	hint := ""
-	if v.Kind == yaml.ScalarNode {
-		switch strings.ToLower(v.Value) {
-		case "yes", "on", "y":
-			hint = "write true"
-		case "no", "off", "n":
-			hint = "write false"
-		}
-	}
-	d.at(v, hint, "%s must be true or false, not %s", path, yamlerr.Kind(v))
-	return false, false
+	return b, ok
 }
 
 func (d *decoder) integer(p pair, path string, lo, hi int) (int, bool) {

@@ -303,21 +303,11 @@ func (d *decoder) str(p pair) (string, bool) {
 }
 
 func (d *decoder) boolean(p pair) (bool, bool) {
-	v := p.val
-	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool" {
-		return strings.EqualFold(v.Value, "true"), true
+	b, ok, hint := yamlerr.Bool(p.val)
+	if !ok {
+		d.at(p.val, hint, "%s must be true or false, not %s", p.key, kindName(p.val))
 	}
-	hint := ""
-	if v.Kind == yaml.ScalarNode {
-		switch strings.ToLower(v.Value) {
-		case "yes", "on", "y":
-			hint = "write true"
-		case "no", "off", "n":
-			hint = "write false"
-		}
-	}
-	d.at(v, hint, "%s must be true or false, not %s", p.key, kindName(v))
-	return false, false
+	return b, ok
 }
 
 // integer reads a whole number within lo..hi.

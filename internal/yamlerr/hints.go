@@ -67,3 +67,20 @@ func CommentHint(value, key *yaml.Node) string {
 	}
 	return ""
 }
+
+// Bool reads a boolean node. When it is not one, ok is false and hint says
+// what to write for the yes/no/on/off people type for booleans.
+func Bool(v *yaml.Node) (b, ok bool, hint string) {
+	if v.Kind == yaml.ScalarNode && v.ShortTag() == "!!bool" {
+		return strings.EqualFold(v.Value, "true"), true, ""
+	}
+	if v.Kind == yaml.ScalarNode {
+		switch strings.ToLower(v.Value) {
+		case "yes", "on", "y":
+			hint = "write true"
+		case "no", "off", "n":
+			hint = "write false"
+		}
+	}
+	return false, false, hint
+}
