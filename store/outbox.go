@@ -71,28 +71,7 @@ func (s *Store) Enqueue(ctx context.Context, it OutboxItem) (bool, error) {
 // Pending returns up to limit items (all if limit <= 0) that are due at now, in the order
 // they were enqueued; a failed item keeps its place.
 func (s *Store) Pending(ctx context.Context, now time.Time, limit int) ([]OutboxItem, error) {
-	var out []OutboxItem
-	err := s.view(ctx, func(tx *bolt.Tx) error {
-		outbox, err := bucket(tx, bucketOutbox)
-		if err != nil {
-			return err
-		}
-		c := outbox.Cursor()
-		for k, v := c.First(); k != nil && (limit <= 0 || len(out) < limit); k, v = c.Next() {
-			var it OutboxItem
-			if err := json.Unmarshal(v, &it); err != nil {
-				return fmt.Errorf("outbox item %x: %w", k, err)
-			}
-			if !it.NotBefore.After(now) {
-				out = append(out, it)
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("list pending outbox: %w", err)
-	}
-	return out, nil
+	return s.PendingExcept(ctx, now, limit, nil)
 }
 
 // MarkSent removes a delivered item from the outbox and remembers its key, with ref (the
