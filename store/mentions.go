@@ -66,11 +66,7 @@ func migrateCountMentions(tx *bolt.Tx) error {
 	if posts == nil {
 		return nil
 	}
-	return posts.ForEach(func(k, v []byte) error {
-		r, err := decodeRecorded(v)
-		if err != nil {
-			return fmt.Errorf("post %s: %w", k, err)
-		}
+	return eachRecorded(posts, func(r Recorded) error {
 		return countMention(tx, r)
 	})
 }

@@ -179,6 +179,17 @@ func postTimeKey(r Recorded) []byte {
 	return joinKey(timeKey(postTime(r)), r.Post.ID)
 }
 
+// eachRecorded calls fn with every post of the posts bucket, in id order.
+func eachRecorded(posts *bolt.Bucket, fn func(Recorded) error) error {
+	return posts.ForEach(func(k, v []byte) error {
+		r, err := decodeRecorded(v)
+		if err != nil {
+			return fmt.Errorf("post %s: %w", k, err)
+		}
+		return fn(r)
+	})
+}
+
 func decodeRecorded(v []byte) (Recorded, error) {
 	var r Recorded
 	if err := json.Unmarshal(v, &r); err != nil {
@@ -444,13 +455,9 @@ func (s *Store) EachPost(ctx context.Context, fn func(Recorded) error) error {
 		if err != nil {
 			return err
 		}
-		return posts.ForEach(func(k, v []byte) error {
+		return eachRecorded(posts, func(r Recorded) error {
 			if err := ctx.Err(); err != nil {
 				return err
-			}
-			r, err := decodeRecorded(v)
-			if err != nil {
-				return fmt.Errorf("post %s: %w", k, err)
 			}
 			return fn(r)
 		})

@@ -337,11 +337,7 @@ func migrateIndexPostsByTime(tx *bolt.Tx) error {
 	if posts == nil {
 		return nil
 	}
-	return posts.ForEach(func(k, v []byte) error {
-		r, err := decodeRecorded(v)
-		if err != nil {
-			return fmt.Errorf("post %s: %w", k, err)
-		}
+	return eachRecorded(posts, func(r Recorded) error {
 		return idx.Put(postTimeKey(r), []byte{})
 	})
 }
