@@ -765,14 +765,7 @@ func (b *Bluesky) readCursor(cursor string) (mark[time.Time], bool) {
 // Queries returns the searchPosts queries Search sends for q (see
 // querybuild.go). A keyword too long is an error wrapping ErrQueryTooLong.
 func (b *Bluesky) Queries(q Query) ([]string, error) {
-	p, err := bskyDialect().build(q)
-	if err != nil {
-		return nil, fmt.Errorf("bsky: %w", err)
-	}
-	if len(p.dropped) > 0 {
-		b.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
-	}
-	return p.queries, nil
+	return bskyDialect().queries(q, "bsky", b.log, slog.LevelWarn)
 }
 
 type bskySearchResult struct {

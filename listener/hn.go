@@ -185,14 +185,7 @@ func (h *HN) Search(ctx context.Context, q Query, cursor string) (Page, error) {
 // one-word exclusions as -word (advancedSyntax); a keyword too long for
 // Algolia's 512 bytes is an error wrapping ErrQueryTooLong.
 func (h *HN) Queries(q Query) ([]string, error) {
-	p, err := hnDialect().build(q)
-	if err != nil {
-		return nil, fmt.Errorf("hn: %w", err)
-	}
-	if len(p.dropped) > 0 {
-		h.log.Debug("exclusions left to the matcher", "dropped", p.dropped)
-	}
-	return p.queries, nil
+	return hnDialect().queries(q, "hn", h.log, slog.LevelDebug)
 }
 
 func (h *HN) searchPage(ctx context.Context, query string, since int64, page int) (*hnSearchResult, error) {

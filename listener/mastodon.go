@@ -398,14 +398,7 @@ func (m *Mastodon) plan(q Query) (tags, queries []string, err error) {
 // language as language:xx. A keyword too long is an error wrapping
 // ErrQueryTooLong.
 func (m *Mastodon) Queries(q Query) ([]string, error) {
-	p, err := mastoDialect().build(q)
-	if err != nil {
-		return nil, fmt.Errorf("mastodon: %w", err)
-	}
-	if len(p.dropped) > 0 {
-		m.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
-	}
-	return p.queries, nil
+	return mastoDialect().queries(q, "mastodon", m.log, slog.LevelWarn)
 }
 
 // tagGroup polls the timeline of up to five tags at once (the first in

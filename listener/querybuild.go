@@ -1,8 +1,10 @@
 package listener
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -79,6 +81,19 @@ func cleanTerm(k string) string {
 }
 
 var langTagRE = regexp.MustCompile(`^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$`)
+
+// queries is build for a source's Queries method: errors begin with
+// prefix, and the exclusions left to the matcher are logged at level.
+func (d dialect) queries(q Query, prefix string, log *slog.Logger, level slog.Level) ([]string, error) {
+	p, err := d.build(q)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", prefix, err)
+	}
+	if len(p.dropped) > 0 {
+		log.Log(context.Background(), level, "exclusions left to the matcher", "dropped", p.dropped)
+	}
+	return p.queries, nil
+}
 
 // build turns q into the platform's queries.
 func (d dialect) build(q Query) (plan, error) {

@@ -444,14 +444,7 @@ func (r *Reddit) Search(ctx context.Context, q Query, cursor string) (Page, erro
 // each query at most 512 characters. A keyword too long for a query is an
 // error wrapping ErrQueryTooLong.
 func (r *Reddit) Queries(q Query) ([]string, error) {
-	p, err := redditDialect().build(q)
-	if err != nil {
-		return nil, fmt.Errorf("reddit: %w", err)
-	}
-	if len(p.dropped) > 0 {
-		r.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
-	}
-	return p.queries, nil
+	return redditDialect().queries(q, "reddit", r.log, slog.LevelWarn)
 }
 
 func (r *Reddit) subPath() string {

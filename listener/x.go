@@ -329,14 +329,7 @@ queries:
 // when q names exactly one language. A keyword too long for a query is an
 // error wrapping ErrQueryTooLong.
 func (x *X) Queries(q Query) ([]string, error) {
-	p, err := xDialect(x.opt.MaxQuery).build(q)
-	if err != nil {
-		return nil, fmt.Errorf("x: %w", err)
-	}
-	if len(p.dropped) > 0 {
-		x.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
-	}
-	return p.queries, nil
+	return xDialect(x.opt.MaxQuery).queries(q, "x", x.log, slog.LevelWarn)
 }
 
 // post maps a v2 tweet; ok is false (and the tweet logged) without an id

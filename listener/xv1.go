@@ -232,14 +232,7 @@ queries:
 // v2 (see X.Queries) but within 500 characters and with
 // -filter:retweets; one language goes in the lang parameter.
 func (x *XV1) Queries(q Query) ([]string, error) {
-	p, err := xv1Dialect().build(q)
-	if err != nil {
-		return nil, fmt.Errorf("xv1: %w", err)
-	}
-	if len(p.dropped) > 0 {
-		x.log.Warn("exclusions left to the matcher", "dropped", p.dropped)
-	}
-	return p.queries, nil
+	return xv1Dialect().queries(q, "xv1", x.log, slog.LevelWarn)
 }
 
 // post maps a v1.1 tweet; ok is false without an id or a valid time. v1.1
